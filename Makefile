@@ -1,0 +1,54 @@
+# The course's commands. `make help` lists them; README.md explains them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+KERNEL := dl-course
+JOBS   ?= 2
+SUBMISSIONS ?= submitted
+ASSIGNMENT  ?= 01_fundamentals
+BOOK_MODE   ?= full
+
+.PHONY: help setup data lab test release book grade bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo "  variables: SUBMISSIONS=$(SUBMISSIONS) ASSIGNMENT=$(ASSIGNMENT) BOOK_MODE=$(BOOK_MODE) JOBS=$(JOBS)"
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run: make PYTHON=/path/to/python3.11 ..."; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "error: $(PYTHON) is not Python 3.11 (the pins are tested with 3.11 only)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 ($(KERNEL))"
+	touch $(STAMP)
+
+setup: $(STAMP) data ## create .venv with the pinned packages, the kernel and the offline data
+
+data: ## install the offline datasets where the system allows it
+	@bash tools/install_data.sh
+
+lab: setup ## start JupyterLab on notebooks/ (with the nbgrader extensions)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --no-browser --ServerApp.open_browser=False
+
+test: setup ## run every check: utils, notebooks, release sync, grading self-test, book
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+
+release: $(STAMP) ## regenerate notebooks/ from solutions/ (never deletes before it succeeds)
+	$(BIN)/python -m tools.release
+
+book: $(STAMP) ## build the Jupyter Book site offline into build/book/_build/html
+	$(BIN)/python -m tools.book --mode $(BOOK_MODE)
+
+grade: $(STAMP) ## autograde SUBMISSIONS=<dir>/<student>/<assignment>/*.ipynb
+	$(BIN)/python -m tools.grade $(SUBMISSIONS) --assignment $(ASSIGNMENT)
+
+bench: $(STAMP) ## measure chapter run times, utils speed and memory, and print them
+	$(BIN)/python -m tools.bench
+
+clean: ## remove build outputs (keeps .venv)
+	rm -rf build grading .pytest_cache

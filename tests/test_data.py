@@ -1,0 +1,86 @@
+import gzip
+import os
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from utils import data
+
+
+def test_registry_entries_are_complete():
+    expected = {"fashion_mnist", "digits", "iris", "wine", "breast_cancer", "diabetes", "mnist_5k", "sunspots", "co2", "nile"}
+    assert expected <= set(data.names())
+    for name in data.names():
+        entry = data.info(name)
+        assert entry.source and entry.licence and entry.install_hint and entry.files
+        assert all(len(digest) == 64 for digest in entry.files.values())
+    with pytest.raises(KeyError, match="unknown dataset 'nope'.*registered"):
+        data.info("nope")
+
+
+@pytest.mark.parametrize("name", ["digits", "iris", "wine", "breast_cancer", "diabetes", "mnist_5k"])
+def test_bundled_tabular_datasets_load_and_verify(name):
+    X, y = data.load(name)
+    assert len(X) == len(y) > 100
+
+
+@pytest.mark.parametrize("name, rows", [("sunspots", 309), ("co2", 2284), ("nile", 100)])
+def test_bundled_time_series_load(name, rows):
+    assert len(data.load(name)) == rows
+
+
+def test_missing_dataset_names_what_installs_it(tmp_path):
+    with pytest.raises(data.DatasetNotFoundError) as error:
+        data.load("fashion_mnist", root=tmp_path)
+    message = str(error.value)
+    assert "dataset-fashion-mnist" in message and "python -m utils.data download" in message
+    assert str(tmp_path) in message
+
+
+def _write_idx(path, array: np.ndarray):
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as handle:
+        handle.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def fake_fashion(tmp_path):
+    folder = tmp_path / "fashion-mnist"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 12), ("t10k", 5)):
+        _write_idx(folder / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(folder / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    return tmp_path
+
+
+def test_wrong_checksum_is_reported_with_the_fix(fake_fashion):
+    with pytest.raises(data.ChecksumError, match="SHA-256.*reinstall"):
+        data.load("fashion_mnist", root=fake_fashion)
+
+
+def test_fashion_loader_reads_local_files_through_torchvision(fake_fashion, tmp_path):
+    train = data.load("fashion_mnist", root=fake_fashion, check=False, train=True, cache=tmp_path / "cache")
+    test = data.load("fashion_mnist", root=fake_fashion, check=False, train=False, cache=tmp_path / "cache")
+    assert len(train) == 12 and len(test) == 5
+    image, label = train[3]
+    assert image.size == (28, 28) and label == 3
+    assert not list((tmp_path / "cache").rglob("*.partial"))
+
+
+def test_download_is_opt_in_and_only_for_fashion_mnist():
+    with pytest.raises(ValueError, match="ships inside a Python package"):
+        data.download("digits")
+
+
+def test_real_fashion_mnist_when_installed(tmp_path):
+    """The Debian package is installed by `make setup` where apt-get is allowed (CI included)."""
+    if not (data.DEBIAN_FASHION_MNIST / "train-labels-idx1-ubyte.gz").exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Fashion-MNIST: `make setup` installs dataset-fashion-mnist")
+        pytest.skip("Fashion-MNIST not installed here (run `make data`)")
+    test = data.load("fashion_mnist", train=False, cache=tmp_path)
+    assert len(test) == 10_000
+    assert torch.bincount(test.targets).tolist() == [1000] * 10

