@@ -1,0 +1,1 @@
+"""Instructor and maintainer tools: release, grading, book and benchmarks (`make help`)."""

@@ -126,7 +126,7 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable, optimizer: 
         mixed_precision: autocast + gradient scaling on CUDA; ignored on the CPU.
         early_stopping: an :class:`EarlyStopping`; its ``monitor`` must be recorded.
         scheduler: a learning-rate scheduler stepped once per epoch.
-        progress: show a tqdm progress bar over the batches of each epoch.
+        progress: show one tqdm progress bar over all steps (set False in tests and scripts).
         callbacks: called as ``callback(epoch, record)`` after every epoch.
     """
     if epochs < 1:
@@ -141,60 +141,70 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable, optimizer: 
     best_value, best_state, waited = math.inf, None, 0
     sign = 1.0 if early_stopping is None or early_stopping.mode == "min" else -1.0
 
-    for epoch in range(epochs):
-        model.train()
-        totals: dict[str, float] = defaultdict(float)
-        count = 0
-        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=not progress)
-        for inputs, targets in bar:
-            inputs, targets = move_to(inputs, device), move_to(targets, device)
-            optimizer.zero_grad(set_to_none=True)
-            with autocast(device, enabled=mixed_precision):
-                outputs = model(inputs)
-                loss = loss_fn(outputs, targets)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"loss became {loss.item()} in epoch {epoch + 1}; lower the learning rate or clip gradients"
-                )
-            scaler.scale(loss).backward()
-            if clip_grad_norm is not None:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-            scaler.step(optimizer)
-            scaler.update()
-            size = _batch_size(targets)
-            count += size
-            totals["loss"] += loss.item() * size
-            with torch.no_grad():
-                for name, metric in metrics.items():
-                    totals[name] += float(metric(outputs.detach(), targets)) * size
-            bar.set_postfix(loss=f"{totals['loss'] / count:.4f}")
-        if count == 0:
-            raise ValueError("the training loader yielded no batches; check the dataset and batch_size")
-        record = {f"train_{name}": total / count for name, total in totals.items()}
-        if val_loader is not None:
-            scores = evaluate(model, val_loader, loss_fn, metrics, device, mixed_precision)
-            record.update({f"val_{name}": value for name, value in scores.items()})
-        record["lr"] = optimizer.param_groups[0]["lr"]
-        history.append(record)
-        if scheduler is not None:
-            scheduler.step()
-        for callback in callbacks:
-            callback(epoch, record)
+    try:
+        steps_per_epoch = len(train_loader)
+    except TypeError:  # an iterable without a length: the bar counts steps without a total
+        steps_per_epoch = None
+    total = steps_per_epoch * epochs if steps_per_epoch is not None else None
+    bar = tqdm(total=total, desc="training", unit="step", disable=not progress)  # one bar for the whole run
+    try:
+        for epoch in range(epochs):
+            model.train()
+            totals: dict[str, float] = defaultdict(float)
+            count = 0
+            bar.set_description(f"epoch {epoch + 1}/{epochs}")
+            for inputs, targets in train_loader:
+                inputs, targets = move_to(inputs, device), move_to(targets, device)
+                optimizer.zero_grad(set_to_none=True)
+                with autocast(device, enabled=mixed_precision):
+                    outputs = model(inputs)
+                    loss = loss_fn(outputs, targets)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(
+                        f"loss became {loss.item()} in epoch {epoch + 1}; lower the learning rate or clip gradients"
+                    )
+                scaler.scale(loss).backward()
+                if clip_grad_norm is not None:
+                    scaler.unscale_(optimizer)
+                    nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+                scaler.step(optimizer)
+                scaler.update()
+                size = _batch_size(targets)
+                count += size
+                totals["loss"] += loss.item() * size
+                with torch.no_grad():
+                    for name, metric in metrics.items():
+                        totals[name] += float(metric(outputs.detach(), targets)) * size
+                bar.update(1)
+                bar.set_postfix(loss=f"{totals['loss'] / count:.4f}", refresh=False)
+            if count == 0:
+                raise ValueError("the training loader yielded no batches; check the dataset and batch_size")
+            record = {f"train_{name}": total / count for name, total in totals.items()}
+            if val_loader is not None:
+                scores = evaluate(model, val_loader, loss_fn, metrics, device, mixed_precision)
+                record.update({f"val_{name}": value for name, value in scores.items()})
+            record["lr"] = optimizer.param_groups[0]["lr"]
+            history.append(record)
+            if scheduler is not None:
+                scheduler.step()
+            for callback in callbacks:
+                callback(epoch, record)
 
-        if early_stopping is not None:
-            if early_stopping.monitor not in record:
-                raise KeyError(f"early stopping monitors {early_stopping.monitor!r}; recorded: {sorted(record)}")
-            value = sign * record[early_stopping.monitor]
-            if value < best_value - early_stopping.min_delta:
-                best_value, waited, history.best_epoch = value, 0, epoch
-                if early_stopping.restore_best:
-                    best_state = {key: tensor.detach().clone() for key, tensor in model.state_dict().items()}
-            else:
-                waited += 1
-                if waited >= early_stopping.patience:
-                    history.stopped_early = epoch + 1 < epochs
-                    break
+            if early_stopping is not None:
+                if early_stopping.monitor not in record:
+                    raise KeyError(f"early stopping monitors {early_stopping.monitor!r}; recorded: {sorted(record)}")
+                value = sign * record[early_stopping.monitor]
+                if value < best_value - early_stopping.min_delta:
+                    best_value, waited, history.best_epoch = value, 0, epoch
+                    if early_stopping.restore_best:
+                        best_state = {key: tensor.detach().clone() for key, tensor in model.state_dict().items()}
+                else:
+                    waited += 1
+                    if waited >= early_stopping.patience:
+                        history.stopped_early = epoch + 1 < epochs
+                        break
+    finally:
+        bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
