@@ -47,7 +47,7 @@ def is_exercise_cell(cell) -> bool:
     return bool(meta.get("solution") or meta.get("grade"))
 
 
-def test_cells(nb) -> dict[str, float]:
+def graded_cells(nb) -> dict[str, float]:
     """grade_id -> points of the auto-graded test cells."""
     return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"]) for c in nb.cells
             if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}

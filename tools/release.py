@@ -36,10 +36,10 @@ def scratch_course(folder: Path) -> Path:
     return folder
 
 
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run the nbgrader command line in ``course`` and return the finished process."""
+def nbgrader(course: Path, *args: str, **environment: str) -> subprocess.CompletedProcess:
+    """Run the nbgrader command line in ``course`` (extra environment variables as keywords)."""
     command = [sys.executable, "-m", "nbgrader", *args]
-    return subprocess.run(command, cwd=course, capture_output=True, text=True, env=tool_environment())
+    return subprocess.run(command, cwd=course, capture_output=True, text=True, env=tool_environment(**environment))
 
 
 def generate(chapter: str, course: Path) -> Path:

@@ -1,0 +1,118 @@
+"""Build the course's Jupyter Book (student edition) offline.
+
+    python -m tools.book [--mode full|smoke] [--output build/book]
+
+Stages book/ into the output folder, executes every release notebook there with its exercise
+and test cells skipped (they are shown, not run), removes widget state (which would load
+scripts from a CDN), copies MathJax 3 from the npm package into a static folder, and runs
+`jupyter-book build` with warnings as errors. The site is <output>/_build/html/index.html.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from tools.notebooks import ROOT, chapters, execute, release_path, tool_environment
+
+BOOK = ROOT / "book"
+MATHJAX_VERSION = "3.2.2"
+MATHJAX_CACHE = ROOT / "build" / "vendor" / f"mathjax-{MATHJAX_VERSION}.tgz"
+MATHJAX_PARTS = ("tex-chtml.js", "output", "input", "ui", "a11y", "adaptors")  # not the 4 MB speech engine
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+class BookError(RuntimeError):
+    pass
+
+
+def mathjax_archive() -> Path:
+    """The npm tarball of MathJax, fetched once with `npm pack` into build/vendor/."""
+    if MATHJAX_CACHE.exists():
+        return MATHJAX_CACHE
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BookError(
+            f"MathJax {MATHJAX_VERSION} is needed to render math offline and is fetched once from the npm "
+            f"registry, but npm is not installed. Install Node.js/npm (e.g. `apt-get install npm`), or put "
+            f"mathjax-{MATHJAX_VERSION}.tgz (from `npm pack mathjax@{MATHJAX_VERSION}`) into {MATHJAX_CACHE.parent}"
+        )
+    MATHJAX_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run([npm, "pack", f"mathjax@{MATHJAX_VERSION}", "--silent"], cwd=MATHJAX_CACHE.parent,
+                            capture_output=True, text=True)
+    if result.returncode != 0 or not MATHJAX_CACHE.exists():
+        raise BookError(f"`npm pack mathjax@{MATHJAX_VERSION}` failed:\n{result.stderr}")
+    return MATHJAX_CACHE
+
+
+def vendor_mathjax(target: Path) -> None:
+    """Unpack MathJax's es5 build (the parts a page loads) into ``target``."""
+    with tarfile.open(mathjax_archive()) as archive, tempfile.TemporaryDirectory() as scratch:
+        members = [m for m in archive.getmembers()
+                   if m.name.startswith("package/es5/") and m.name.split("/")[2] in MATHJAX_PARTS]
+        archive.extractall(scratch, members=members, filter="data")
+        shutil.copytree(Path(scratch) / "package" / "es5", target, dirs_exist_ok=True)
+
+
+def without_widgets(nb):
+    """Drop widget views and widget state: their text/plain fallback stays."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(WIDGET_VIEW, None)
+    return nb
+
+
+def stage(output: Path, smoke: bool) -> Path:
+    shutil.rmtree(output / "_build", ignore_errors=True)
+    output.mkdir(parents=True, exist_ok=True)
+    for item in BOOK.iterdir():
+        destination = output / item.name
+        if item.is_dir():
+            shutil.copytree(item, destination, dirs_exist_ok=True)
+        else:
+            shutil.copy(item, destination)
+    for chapter in chapters():
+        executed = output / "chapters" / f"{chapter}.ipynb"
+        print(f"executing {chapter} ({'smoke' if smoke else 'full'} mode, exercises skipped) ...", flush=True)
+        execute(release_path(chapter), executed, smoke=smoke, skip_exercises=True)
+        nbformat.write(without_widgets(nbformat.read(executed, as_version=4)), executed)
+    vendor_mathjax(output / "vendor" / "mathjax")
+    return output
+
+
+def build(output: Path, smoke: bool) -> Path:
+    """Stage and build the book; return the path of its index.html."""
+    stage(output, smoke)
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(output), "--warningiserror",
+               "--builder", "html"]
+    result = subprocess.run(command, capture_output=True, text=True, env=tool_environment())
+    index = output / "_build" / "html" / "index.html"
+    if result.returncode != 0 or not index.exists():
+        raise BookError(f"jupyter-book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}")
+    return index
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.book", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=["full", "smoke"], default="full", help="run the lessons in full or smoke mode")
+    parser.add_argument("--output", type=Path, default=ROOT / "build" / "book")
+    args = parser.parse_args(argv)
+    try:
+        index = build(args.output.resolve(), smoke=args.mode == "smoke")
+    except BookError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"book built: {index}\nopen it in a browser (file://{index}); it needs no network.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
