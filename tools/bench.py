@@ -1,0 +1,155 @@
+"""Measure and print: chapter run times (smoke and full), `import utils` time, the overhead of
+`utils.training.fit`, and the speed and memory of reference implementations against the
+PyTorch built-ins. Every figure states its hardware, versions and number of runs.
+
+    python -m tools.bench [--chapters 01_fundamentals] [--repeats 3] [--skip-notebooks]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from tools.notebooks import ROOT, chapters, execute, solution_path, tool_environment
+from utils import fundamentals, memory_report
+from utils.device import Timer, get_device
+from utils.training import fit
+
+
+def hardware() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    device = get_device()
+    gpu = f", GPU {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
+    return (f"{cpu}, {os.cpu_count()} cores{gpu}; Python {platform.python_version()}, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} torch threads")
+
+
+def timed(function, repeats: int, warmup: bool = True) -> list[float]:
+    if warmup:
+        function()  # first call pays for lazy initialisation (thread pools, allocator): not timed
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def line(name: str, times: list[float], unit: str = "s", scale: float = 1.0) -> dict:
+    median = statistics.median(times) * scale
+    spread = (max(times) - min(times)) * scale
+    print(f"  {name:<52} {median:>10.3f} {unit}  (median of {len(times)}, range {spread:.3f} {unit})", flush=True)
+    return {"name": name, "median": median, "unit": unit, "runs": len(times), "times": [t * scale for t in times]}
+
+
+def bench_notebooks(names: list[str], repeats: int) -> list[dict]:
+    results = []
+    print("chapter notebooks, top to bottom (papermill, solutions, new kernel each run):")
+    for chapter in names:
+        for mode in ("smoke", "full"):
+            with tempfile.TemporaryDirectory() as scratch:
+                output = Path(scratch) / f"{chapter}.ipynb"
+                times = timed(lambda: execute(solution_path(chapter), output, smoke=mode == "smoke"), repeats, warmup=False)
+            results.append(line(f"{chapter} ({mode})", times))
+    return results
+
+
+def bench_import(repeats: int) -> dict:
+    code = "import time; t = time.perf_counter(); import utils; print(time.perf_counter() - t)"
+    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  env=tool_environment(), check=True).stdout) for _ in range(repeats)]
+    print("package:")
+    return line("import utils (includes importing torch)", times)
+
+
+def bench_fit(repeats: int) -> list[dict]:
+    torch.manual_seed(0)
+    X, y = torch.randn(8192, 64), torch.randint(0, 10, (8192,))
+    loader = DataLoader(TensorDataset(X, y), batch_size=128)
+
+    def model():
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10))
+
+    def with_fit():
+        net = model()
+        fit(net, loader, nn.CrossEntropyLoss(), torch.optim.SGD(net.parameters(), lr=0.1), epochs=2, device="cpu",
+            progress=False)
+
+    def plain_loop():
+        net = model()
+        optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+        for _ in range(2):
+            for inputs, targets in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.cross_entropy(net(inputs), targets)
+                loss.backward()
+                optimizer.step()
+
+    print("training loop, MLP 64-256-10, 2 epochs of 64 batches of 128 on the CPU:")
+    steps = 2 * len(loader)
+    a = line("utils.training.fit, per step", [t / steps for t in timed(with_fit, repeats)], "ms", 1e3)
+    b = line("plain PyTorch loop, per step", [t / steps for t in timed(plain_loop, repeats)], "ms", 1e3)
+    print(f"  fit overhead: {100 * (a['median'] / b['median'] - 1):+.1f} % per step")
+    return [a, b]
+
+
+def bench_references(repeats: int) -> list[dict]:
+    a, b = torch.randn(2000, 64), torch.randn(2000, 64)
+    print("reference implementation vs built-in, pairwise squared distances (2000 x 64) x (2000 x 64), CPU:")
+    results = []
+    for name, function in (("utils.fundamentals.pairwise_squared_distances", fundamentals.pairwise_squared_distances),
+                           ("torch.cdist(a, b) ** 2", lambda p, q: torch.cdist(p, q) ** 2)):
+        def run():
+            with Timer("cpu"):
+                function(a, b)
+        results.append(line(name, timed(run, repeats), "ms", 1e3))
+    before = memory_report("cpu")["peak_rss_mib"]
+    fundamentals.pairwise_squared_distances(torch.randn(3000, 64), torch.randn(3000, 64))
+    after = memory_report("cpu")["peak_rss_mib"]
+    print(f"  peak RSS growth for (3000 x 64) x (3000 x 64) by broadcasting: {after - before:.0f} MiB "
+          f"(the (N, M, D) float32 intermediate is {3000 * 3000 * 64 * 4 / 2**20:.0f} MiB)")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chapters", nargs="*", default=None, help="default: all")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-notebooks", action="store_true")
+    parser.add_argument("--output", type=Path, default=ROOT / "build" / "bench.json")
+    args = parser.parse_args(argv)
+    print(f"hardware: {hardware()}\n")
+    report = {"hardware": hardware(), "results": []}
+    if not args.skip_notebooks:
+        report["results"] += bench_notebooks(args.chapters or chapters(), args.repeats)
+    report["results"].append(bench_import(args.repeats))
+    report["results"] += bench_fit(args.repeats)
+    report["results"] += bench_references(args.repeats)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2))
+    print(f"\nwritten to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
