@@ -1,9 +1,9 @@
 """Feedback for students without the hidden tests.
 
 nbgrader's feedback shows every test cell as graded, hidden tests included. This
-preprocessor removes the hidden region from each test cell's source and, when the failure
-came from a hidden line, replaces the traceback (which would quote that line) with the error
-type and message only. The messages of hidden tests are written to say what is wrong without
+preprocessor removes the hidden region from each test cell's source and replaces the
+traceback of a failed test cell (IPython quotes the lines around the failing one, hidden
+ones included) by the error, its message and, for a visible test, the failing line. The messages of hidden tests are written to say what is wrong without
 giving the test away.
 """
 
@@ -45,14 +45,18 @@ class StripHiddenTests(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, cell_index):
         if cell.cell_type != "code" or BEGIN not in cell.source:
             return cell, resources
-        hidden = hidden_line_numbers(cell.source)
+        lines, hidden = cell.source.split("\n"), hidden_line_numbers(cell.source)
         for output in cell.get("outputs", []):
             if output.get("output_type") != "error":
                 continue
-            cell_frames = [ANSI.sub("", frame) for frame in output.get("traceback", []) if "Cell In[" in ANSI.sub("", frame)]
-            numbers = [int(m.group(1)) for frame in cell_frames for m in [LINE_OF_ERROR.search(frame)] if m]
-            if not numbers or numbers[0] in hidden:
-                output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}",
-                                       "(raised by a hidden test; its code is not shown)"]
+            # IPython's traceback quotes the lines around the failing one, hidden ones included:
+            # keep only the error and, when a visible test failed, that test's own line.
+            frames = [ANSI.sub("", frame) for frame in output.get("traceback", [])]
+            numbers = [int(m.group(1)) for frame in frames if "Cell In[" in frame
+                       for m in [LINE_OF_ERROR.search(frame)] if m]
+            where = "(raised by a hidden test; its code is not shown)"
+            if numbers and numbers[0] not in hidden and numbers[0] <= len(lines):
+                where = f"(raised by this visible test: {lines[numbers[0] - 1].strip()})"
+            output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}", where]
         cell.source = strip_hidden(cell.source)
         return cell, resources
