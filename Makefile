@@ -11,6 +11,7 @@ JOBS   ?= 2
 SUBMISSIONS ?= submitted
 ASSIGNMENT  ?= 01_fundamentals
 BOOK_MODE   ?= full
+LAB_ARGS    ?=# e.g. LAB_ARGS="--no-browser --port 8890"
 
 .PHONY: help setup data lab test release book grade bench clean
 
@@ -33,7 +34,7 @@ data: ## install the offline datasets where the system allows it
 	@bash tools/install_data.sh
 
 lab: setup ## start JupyterLab on notebooks/ (with the nbgrader extensions)
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --no-browser --ServerApp.open_browser=False
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup ## run every check: utils, notebooks, release sync, grading self-test, book
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
