@@ -7,6 +7,8 @@ import pytest
 
 from tools.book import build
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
@@ -14,7 +16,6 @@ def site(tmp_path_factory):
     return index.parent
 
 
-@pytest.mark.slow
 def test_book_has_intro_and_chapter_with_outputs(site):
     page = (site / "chapters" / "01_fundamentals.html").read_text()
     chapter = html.unescape(re.sub(r"<[^>]+>", "", page))  # code is highlighted: compare the text
@@ -25,7 +26,6 @@ def test_book_has_intro_and_chapter_with_outputs(site):
     assert "BEGIN SOLUTION" not in chapter and "BEGIN HIDDEN TESTS" not in chapter
 
 
-@pytest.mark.slow
 def test_book_works_offline(site):
     assert (site / "_static" / "mathjax" / "tex-chtml.js").exists()
     assert list((site / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))

@@ -17,6 +17,7 @@ from tools.grade import find_submissions, grade_submissions
 from tools.notebooks import chapters, release_path, solution_cells, solution_path, graded_cells
 
 MUTANTS = Path(__file__).parent / "mutants"
+pytestmark = pytest.mark.slow
 
 
 def plant(chapter: str, exercise: str, source: str, folder: Path) -> Path:
