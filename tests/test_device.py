@@ -76,7 +76,7 @@ def test_import_changes_nothing_global():
         "filters = list(warnings.filters); state = torch.random.get_rng_state().clone();"
         " np_state = np.random.get_state()[1].copy(); py_state = random.getstate()\n"
         "det = torch.are_deterministic_algorithms_enabled(); threads = torch.get_num_threads()\n"
-        "import utils, utils.data, utils.training, utils.plotting, utils.fundamentals\n"
+        "import utils, utils.data, utils.training, utils.plotting, utils.fundamentals, utils.classical\n"
         "assert warnings.filters == filters, 'warnings filters changed'\n"
         "assert torch.equal(torch.random.get_rng_state(), state), 'torch RNG changed'\n"
         "assert (np.random.get_state()[1] == np_state).all(), 'numpy RNG changed'\n"

@@ -8,6 +8,7 @@ One module per concept:
 - :mod:`utils.training`     ``fit``: a small training loop with progress bar, history and early stopping
 - :mod:`utils.plotting`     loss / metric curves and other figures the chapters share
 - :mod:`utils.fundamentals` reference implementations for chapter 01
+- :mod:`utils.classical`    reference implementations for chapter 02 (standardisation, normal equations, k-means, PCA ...)
 
 Importing ``utils`` changes nothing global: no prints, no seeds, no warning filters, no downloads.
 """

@@ -1,0 +1,125 @@
+"""Reference implementations for chapter 02 (classical machine learning), in PyTorch.
+
+Each function is checked against scikit-learn or PyTorch in tests/test_classical.py (float64,
+tight tolerance), gradients included where the function is differentiable.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from utils.fundamentals import pairwise_squared_distances
+
+
+def standardize(train: torch.Tensor, *others: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Scale every column to mean 0 and standard deviation 1 using the statistics of ``train`` only.
+
+    The same mean and (population) standard deviation are applied to ``others`` (validation,
+    test): computing them on all data would leak information from the test set. Columns with
+    zero spread are only centred, as in ``sklearn.preprocessing.StandardScaler``.
+
+    Shapes: train (N, D), each other (M, D) -> the same shapes, in the same order.
+    """
+    mean = train.mean(dim=0)
+    std = train.std(dim=0, unbiased=False)
+    std = torch.where(std == 0, torch.ones_like(std), std)
+    return tuple((t - mean) / std for t in (train, *others))
+
+
+def normal_equation(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Least-squares linear regression with an intercept: returns ``(w, b)`` with ``X @ w + b ~ y``.
+
+    Appends a column of ones and solves the normal equations ``A^T A theta = A^T y`` with
+    ``torch.linalg.lstsq`` (stable even when ``A^T A`` is ill-conditioned).
+    Shapes: X (N, D), y (N,) -> w (D,), b ().
+    """
+    design = torch.cat([X, torch.ones(X.shape[0], 1, dtype=X.dtype, device=X.device)], dim=1)  # (N, D+1)
+    theta = torch.linalg.lstsq(design, y.unsqueeze(1)).solution.squeeze(1)  # (D+1,)
+    return theta[:-1], theta[-1]
+
+
+def binary_cross_entropy_with_logits(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean binary cross-entropy of ``sigmoid(logits)`` against 0/1 ``targets``, stable for any logit.
+
+    loss = max(z, 0) - z y + log(1 + exp(-|z|)), which equals
+    -[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))] without overflowing for large |z|.
+    """
+    return (logits.clamp(min=0) - logits * targets + torch.log1p(torch.exp(-logits.abs()))).mean()
+
+
+def kmeans_assign(X: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest center for each row: X (N, D), centers (K, D) -> (N,) int64."""
+    return pairwise_squared_distances(X, centers).argmin(dim=1)
+
+
+def kmeans_plus_plus(X: torch.Tensor, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """k-means++ initialisation: the first center uniformly at random, each next one with
+    probability proportional to its squared distance to the nearest center chosen so far.
+
+    Returns (k, D) rows of ``X``.
+    """
+    if not 1 <= k <= X.shape[0]:
+        raise ValueError(f"k must be between 1 and the number of points {X.shape[0]}, got {k}")
+    first = torch.randint(X.shape[0], (1,), generator=generator, device=X.device)
+    centers = [X[first[0]]]
+    closest = pairwise_squared_distances(X, centers[0].unsqueeze(0)).squeeze(1)  # (N,)
+    for _ in range(1, k):
+        index = torch.multinomial(closest / closest.sum(), 1, generator=generator)[0]
+        centers.append(X[index])
+        closest = torch.minimum(closest, pairwise_squared_distances(X, X[index].unsqueeze(0)).squeeze(1))
+    return torch.stack(centers)
+
+
+def kmeans(X: torch.Tensor, k: int, max_iter: int = 100, tol: float = 1e-6,
+           generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, float, int]:
+    """Lloyd's algorithm from a k-means++ start.
+
+    Returns ``(centers (K, D), labels (N,), inertia, iterations)``; inertia is the sum of squared
+    distances of the points to their centers. Stops when no center moves more than ``tol``.
+    """
+    centers = kmeans_plus_plus(X, k, generator)
+    for iteration in range(1, max_iter + 1):
+        labels = kmeans_assign(X, centers)
+        new_centers = torch.stack([X[labels == j].mean(dim=0) if (labels == j).any() else centers[j] for j in range(k)])
+        shift = (new_centers - centers).norm(dim=1).max().item()
+        centers = new_centers
+        if shift <= tol:
+            break
+    labels = kmeans_assign(X, centers)
+    inertia = pairwise_squared_distances(X, centers).gather(1, labels.unsqueeze(1)).sum().item()
+    return centers, labels, inertia, iteration
+
+
+def pca(X: torch.Tensor, n_components: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Principal component analysis by the SVD of the centred data.
+
+    X - mean = U S V^T; the components are the first rows of V^T, the projection is
+    (X - mean) V_k, and the explained variance of component i is S_i^2 / (N - 1).
+    Returns ``(projection (N, k), components (k, D), explained_variance_ratio (k,))``. Signs are
+    arbitrary (a component and its negative explain the same variance).
+    """
+    if not 1 <= n_components <= min(X.shape):
+        raise ValueError(f"n_components must be between 1 and {min(X.shape)}, got {n_components}")
+    centred = X - X.mean(dim=0)
+    _, singular_values, vh = torch.linalg.svd(centred, full_matrices=False)
+    variance = singular_values**2 / (X.shape[0] - 1)
+    components = vh[:n_components]  # (k, D)
+    return centred @ components.T, components, variance[:n_components] / variance.sum()
+
+
+def kfold_indices(n: int, k: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Train/validation index pairs of k-fold cross-validation without shuffling.
+
+    Fold i validates on a contiguous block; the first ``n % k`` folds hold one sample more, as
+    in ``sklearn.model_selection.KFold``. Returns k pairs of int64 tensors.
+    """
+    if not 2 <= k <= n:
+        raise ValueError(f"k must be between 2 and n={n}, got {k}")
+    sizes = [n // k + (1 if fold < n % k else 0) for fold in range(k)]
+    indices, folds, start = torch.arange(n), [], 0
+    for size in sizes:
+        validation = indices[start:start + size]
+        train = torch.cat([indices[:start], indices[start + size:]])
+        folds.append((train, validation))
+        start += size
+    return folds
