@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbformat.reader import NotJSONError
 
 from tools.notebooks import ROOT, solution_path, graded_cells
 from tools.release import ReleaseError, generate, nbgrader, scratch_course
@@ -56,7 +57,7 @@ class Report:
 
     def table(self) -> str:
         ids = list(self.max_scores)
-        width = max([len("student")] + [len(s.student) for s in self.students])
+        width = max([len("full marks %")] + [len(s.student) for s in self.students])
         header = f"{'student':<{width}}  {'total':>11}  " + "  ".join(ids)
         lines = [header, "-" * len(header)]
         for result in self.students:
@@ -67,16 +68,12 @@ class Report:
             lines.append(f"{result.student:<{width}}  {result.total:>5.1f}/{self.max_total:<5.1f}  {cells}")
         graded = [r for r in self.students if r.status == "graded"]
         if graded:
+            means = [statistics.fmean(r.scores.get(i, 0.0) for r in graded) for i in ids]
+            full = [100 * sum(r.scores.get(i, 0.0) == self.max_scores[i] for r in graded) / len(graded) for i in ids]
+            mean_total = statistics.fmean(r.total for r in graded)
             lines.append("-" * len(header))
-            for name, stat in (("mean", statistics.fmean), ("full marks %", None)):
-                values = []
-                for i in ids:
-                    scores = [r.scores.get(i, 0.0) for r in graded]
-                    value = stat(scores) if stat else 100 * sum(s == self.max_scores[i] for s in scores) / len(scores)
-                    values.append(f"{value:>{len(i)}.1f}")
-                total = statistics.fmean(r.total for r in graded) if stat else float("nan")
-                lines.append(f"{name:<{width}}  {total:>11.1f}  " + "  ".join(values) if stat else
-                             f"{name:<{width}}  {'':>11}  " + "  ".join(values))
+            lines.append(f"{'mean':<{width}}  {mean_total:>11.1f}  " + "  ".join(f"{v:>{len(i)}.1f}" for i, v in zip(ids, means)))
+            lines.append(f"{'full marks %':<{width}}  {'':>11}  " + "  ".join(f"{v:>{len(i)}.1f}" for i, v in zip(ids, full)))
         return "\n".join(lines)
 
     def write_csv(self, path: Path) -> None:
@@ -108,8 +105,8 @@ def check_notebook(path: Path) -> str | None:
     """None if ``path`` is a notebook nbgrader can grade, else what is wrong with it."""
     try:
         nb = nbformat.read(path, as_version=4)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        return f"not a notebook (invalid JSON: {error}); ask the student to resubmit the .ipynb file"
+    except (NotJSONError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        return f"not a notebook (invalid JSON: {str(error)[:120]}); ask the student to resubmit the .ipynb file"
     except Exception as error:  # nbformat raises several types for malformed notebooks
         return f"not a readable notebook ({type(error).__name__}: {error})"
     try:

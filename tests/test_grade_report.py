@@ -1,0 +1,40 @@
+"""The class report: per-student rows, per-exercise statistics, CSV."""
+
+import csv
+
+from tools.grade import Report, StudentResult, check_notebook
+
+
+def report():
+    return Report("01_x", {"test_a": 1.0, "test_b": 2.0}, [
+        StudentResult("ann", "graded", {"test_a": 1.0, "test_b": 0.0}),
+        StudentResult("ben", "graded", {"test_a": 1.0, "test_b": 2.0}),
+        StudentResult("cat", "not a readable notebook"),
+    ])
+
+
+def test_table_has_students_and_exercise_statistics():
+    lines = report().table().splitlines()
+    assert lines[2].split() == ["ann", "1.0/3.0", "1.0", "0.0"]
+    assert "NOT GRADED: not a readable notebook" in lines[4]
+    assert lines[-2].split() == ["mean", "2.0", "1.0", "1.0"]
+    assert lines[-1].split() == ["full", "marks", "%", "100.0", "50.0"]
+
+
+def test_csv_keeps_every_student(tmp_path):
+    path = tmp_path / "grades.csv"
+    report().write_csv(path)
+    rows = list(csv.DictReader(path.open()))
+    assert [row["student"] for row in rows] == ["ann", "ben", "cat"]
+    assert rows[1]["total"] == "3.0" and rows[2]["test_a"] == "" and rows[2]["status"] == "not a readable notebook"
+
+
+def test_check_notebook_explains_what_is_wrong(tmp_path):
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text("{oops")
+    assert "invalid JSON" in check_notebook(bad) and "resubmit" in check_notebook(bad)
+    wrong_schema = tmp_path / "schema.ipynb"
+    assert check_notebook(tmp_path / "missing.ipynb").startswith("not a readable notebook")
+    wrong_schema.write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code"}]}')
+    problem = check_notebook(wrong_schema)
+    assert problem is not None and "invalid JSON" not in problem, problem
