@@ -138,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-notebooks", action="store_true")
     parser.add_argument("--output", type=Path, default=ROOT / "build" / "bench.json")
     args = parser.parse_args(argv)
-    print(f"hardware: {hardware()}\n")
     report = {"hardware": hardware(), "results": []}
+    print(f"hardware: {report['hardware']}\n")
     if not args.skip_notebooks:
         report["results"] += bench_notebooks(args.chapters or chapters(), args.repeats)
     report["results"].append(bench_import(args.repeats))

@@ -3,8 +3,8 @@
 nbgrader's feedback shows every test cell as graded, hidden tests included. This
 preprocessor removes the hidden region from each test cell's source and replaces the
 traceback of a failed test cell (IPython quotes the lines around the failing one, hidden
-ones included) by the error, its message and, for a visible test, the failing line. The messages of hidden tests are written to say what is wrong without
-giving the test away.
+ones included) by the error, its message and, for a visible test, the failing line. The
+messages of hidden tests are written to say what is wrong without giving the test away.
 """
 
 from __future__ import annotations

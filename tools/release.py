@@ -73,12 +73,15 @@ def differences(generated: Path, committed: Path) -> list[str]:
     return found
 
 
-def release(chapter: str) -> list[str]:
-    """Regenerate notebooks/<chapter>; return what changed (empty: already up to date)."""
+def release(chapter: str, write: bool = True) -> list[str]:
+    """Regenerate notebooks/<chapter>; return what changed (empty: already up to date).
+
+    With ``write=False`` only compare: notebooks/ is left as it is.
+    """
     with tempfile.TemporaryDirectory(prefix="release-") as scratch:
         generated = generate(chapter, scratch_course(Path(scratch)))
         changes = differences(generated, RELEASE / chapter)
-        if changes:
+        if changes and write:
             target = RELEASE / chapter
             staged = RELEASE / f".{chapter}.new"
             backup = RELEASE / f".{chapter}.old"
@@ -99,11 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     stale = False
     for chapter in args.chapters or chapters():
         try:
-            if args.check:
-                with tempfile.TemporaryDirectory(prefix="release-") as scratch:
-                    changes = differences(generate(chapter, scratch_course(Path(scratch))), RELEASE / chapter)
-            else:
-                changes = release(chapter)
+            changes = release(chapter, write=not args.check)
         except ReleaseError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2

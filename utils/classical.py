@@ -85,8 +85,9 @@ def kmeans(X: torch.Tensor, k: int, max_iter: int = 100, tol: float = 1e-6,
         centers = new_centers
         if shift <= tol:
             break
-    labels = kmeans_assign(X, centers)
-    inertia = pairwise_squared_distances(X, centers).gather(1, labels.unsqueeze(1)).sum().item()
+    distances = pairwise_squared_distances(X, centers)  # (N, K), once for labels and inertia
+    labels = distances.argmin(dim=1)
+    inertia = distances.gather(1, labels.unsqueeze(1)).sum().item()
     return centers, labels, inertia, iteration
 
 
