@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from utils.training import EarlyStopping, History, accuracy, evaluate, fit, move_to
+from utils.training import EarlyStopping, History, accuracy, evaluate, fit, move_to, train_step
 from utils import plotting
 
 
@@ -129,3 +129,38 @@ def test_history_and_plots():
     with pytest.raises(ValueError, match="has 1 points but x has 2"):
         plotting.plot_curves([1, 2], {"a": [1]}, "x", "y")
     assert math.isclose(history["val_loss"][-1], 1.0)
+
+
+def test_early_stopping_step_counts_patience_and_min_delta():
+    stopper = EarlyStopping(patience=2, min_delta=0.1)
+    decisions = [stopper.step(v) for v in [1.0, 0.95, 0.5, 0.45, 0.6]]
+    # 0.95 and 0.45 do not beat the best by more than 0.1; the second miss in a row stops
+    assert decisions == [False, False, False, False, True]
+    assert stopper.best == 0.5 and stopper.best_epoch == 2 and stopper.waited == 2
+    maximise = EarlyStopping(patience=1, mode="max")
+    assert [maximise.step(v) for v in [0.5, 0.7, 0.7]] == [False, False, True]
+    maximise.reset()
+    assert maximise.best is None and maximise.waited == 0
+    with pytest.raises(ValueError, match="NaN"):
+        EarlyStopping().step(float("nan"))
+    with pytest.raises(ValueError, match="min_delta"):
+        EarlyStopping(min_delta=-1)
+
+
+def test_train_step_equals_a_hand_written_step_and_clips():
+    torch.manual_seed(0)
+    model, twin = nn.Linear(3, 2), nn.Linear(3, 2)
+    twin.load_state_dict(model.state_dict())
+    x, y = torch.randn(8, 3), torch.randn(8, 2)
+    opt, twin_opt = torch.optim.SGD(model.parameters(), lr=0.1), torch.optim.SGD(twin.parameters(), lr=0.1)
+    for _ in range(2):  # two steps: stale gradients would make the second one differ
+        loss = train_step(model, x, y, nn.MSELoss(), opt)
+        twin_opt.zero_grad()
+        expected = nn.functional.mse_loss(twin(x), y)
+        expected.backward()
+        twin_opt.step()
+        assert isinstance(loss, float) and loss == pytest.approx(expected.item())
+    assert torch.allclose(model.weight, twin.weight) and model.training
+    train_step(model, x, y * 1e3, nn.MSELoss(), opt, max_grad_norm=0.5)
+    norm = torch.cat([p.grad.flatten() for p in model.parameters()]).norm()
+    assert norm.item() == pytest.approx(0.5, rel=1e-5)

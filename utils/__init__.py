@@ -9,6 +9,8 @@ One module per concept:
 - :mod:`utils.plotting`     loss / metric curves and other figures the chapters share
 - :mod:`utils.fundamentals` reference implementations for chapter 01
 - :mod:`utils.classical`    reference implementations for chapter 02 (standardisation, normal equations, k-means, PCA ...)
+- :mod:`utils.layers`       chapter 03's building blocks written out (linear, SiLU, cross-entropy, dropout, batch norm, MLP builder)
+- :mod:`utils.optim`        Adam/AdamW and SGD with momentum from scratch, warm-up + cosine schedule, learning-rate range test
 
 Importing ``utils`` changes nothing global: no prints, no seeds, no warning filters, no downloads.
 """

@@ -56,19 +56,52 @@ class History:
 @dataclass
 class EarlyStopping:
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs; with ``restore_best`` the model gets the weights of its best epoch back."""
+    epochs; with ``restore_best`` the model gets the weights of its best epoch back.
+
+    Use it in :func:`fit`, or by hand: ``if stopper.step(val_loss): break`` after every epoch;
+    ``best``, ``best_epoch`` (0-based) and ``waited`` say where it stands.
+    """
 
     patience: int = 3
     monitor: str = "val_loss"
     mode: str = "min"  # "min" for losses, "max" for accuracy-like metrics
     min_delta: float = 0.0
     restore_best: bool = True
+    best: float | None = field(default=None, init=False)
+    best_epoch: int | None = field(default=None, init=False)
+    waited: int = field(default=0, init=False)  # epochs since the last improvement
+    epochs_seen: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         if self.patience < 1:
             raise ValueError(f"patience must be >= 1, got {self.patience}")
         if self.mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {self.mode!r}")
+        if self.min_delta < 0:
+            raise ValueError(f"min_delta must be >= 0, got {self.min_delta}")
+
+    def reset(self) -> None:
+        self.best, self.best_epoch, self.waited, self.epochs_seen = None, None, 0, 0
+
+    def improves(self, value: float) -> bool:
+        """Whether ``value`` beats the best so far by more than ``min_delta``."""
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def step(self, value: float) -> bool:
+        """Record one epoch's monitored value; True when training should stop now."""
+        value = float(value)
+        if math.isnan(value):
+            raise ValueError(f"{self.monitor} is NaN in epoch {self.epochs_seen + 1}; the model diverged")
+        if self.improves(value):
+            self.best, self.best_epoch, self.waited = value, self.epochs_seen, 0
+        else:
+            self.waited += 1
+        self.epochs_seen += 1
+        return self.waited >= self.patience
 
 
 def move_to(batch, device: torch.device):
@@ -110,6 +143,24 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable, metrics: Map
     return {name: total / count for name, total in totals.items()}
 
 
+def train_step(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_fn: Callable,
+               optimizer: torch.optim.Optimizer, max_grad_norm: float | None = None) -> float:
+    """One optimisation step on one batch; returns the batch loss as a Python float.
+
+    Training mode (dropout on, batch norm uses batch statistics), zero the old gradients,
+    forward, loss, backward, optionally clip the global gradient norm to ``max_grad_norm``,
+    update. :func:`fit` does the same per batch, plus mixed precision and metrics.
+    """
+    model.train()
+    optimizer.zero_grad(set_to_none=True)
+    loss = loss_fn(model(inputs), targets)
+    loss.backward()
+    if max_grad_norm is not None:
+        nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+    return loss.item()
+
+
 def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable, optimizer: torch.optim.Optimizer,
         epochs: int, val_loader: Iterable | None = None, metrics: Mapping[str, Metric] | None = None,
         device: torch.device | str | None = None, clip_grad_norm: float | None = None,
@@ -138,8 +189,9 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable, optimizer: 
     model.to(device)
     scaler = grad_scaler(device, enabled=mixed_precision)
     history = History()
-    best_value, best_state, waited = math.inf, None, 0
-    sign = 1.0 if early_stopping is None or early_stopping.mode == "min" else -1.0
+    best_state = None
+    if early_stopping is not None:
+        early_stopping.reset()
 
     try:
         steps_per_epoch = len(train_loader)
@@ -193,16 +245,14 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable, optimizer: 
             if early_stopping is not None:
                 if early_stopping.monitor not in record:
                     raise KeyError(f"early stopping monitors {early_stopping.monitor!r}; recorded: {sorted(record)}")
-                value = sign * record[early_stopping.monitor]
-                if value < best_value - early_stopping.min_delta:
-                    best_value, waited, history.best_epoch = value, 0, epoch
+                stop = early_stopping.step(record[early_stopping.monitor])
+                if early_stopping.best_epoch == epoch:
+                    history.best_epoch = epoch
                     if early_stopping.restore_best:
                         best_state = {key: tensor.detach().clone() for key, tensor in model.state_dict().items()}
-                else:
-                    waited += 1
-                    if waited >= early_stopping.patience:
-                        history.stopped_early = epoch + 1 < epochs
-                        break
+                if stop:
+                    history.stopped_early = epoch + 1 < epochs
+                    break
     finally:
         bar.close()
     if best_state is not None:
