@@ -84,3 +84,27 @@ def test_real_fashion_mnist_when_installed(tmp_path):
     test = data.load("fashion_mnist", train=False, cache=tmp_path)
     assert len(test) == 10_000
     assert torch.bincount(test.targets).tolist() == [1000] * 10
+    images, labels = data.fashion_mnist_tensors(train=False)
+    assert torch.equal(labels, test.targets) and torch.equal(images[:, 0], test.data.float() / 255)
+
+
+def test_fashion_mnist_tensors_and_tensor_loader(fake_fashion, tmp_path):
+    images, labels = data.fashion_mnist_tensors(train=True, root=fake_fashion, check=False)
+    assert images.shape == (12, 1, 28, 28) and images.dtype == torch.float32
+    assert 0.0 <= images.min() and images.max() <= 1.0 and labels.dtype == torch.int64
+    dataset = data.load("fashion_mnist", root=fake_fashion, check=False, train=True, cache=tmp_path / "cache")
+    assert torch.equal(images, dataset.data.unsqueeze(1).float() / 255)  # same content as torchvision reads
+    assert torch.equal(labels, dataset.targets)
+    assert data.fashion_mnist_tensors(train=False, root=fake_fashion, check=False)[0].shape == (5, 1, 28, 28)
+    with pytest.raises(data.ChecksumError):
+        data.fashion_mnist_tensors(train=True, root=fake_fashion)
+    ordered = data.tensor_loader(images, labels, batch_size=5)
+    assert [len(y) for _, y in ordered] == [5, 5, 2]
+    assert torch.equal(torch.cat([y for _, y in ordered]), labels)
+    shuffled = [torch.cat([y for _, y in data.tensor_loader(images, labels, batch_size=5, shuffle=True,
+                                                             generator=torch.Generator().manual_seed(3))])
+                for _ in range(2)]
+    assert torch.equal(shuffled[0], shuffled[1]) and sorted(shuffled[0].tolist()) == sorted(labels.tolist())
+    assert not torch.equal(shuffled[0], labels)
+    with pytest.raises(ValueError, match="batch_size"):
+        data.tensor_loader(images, labels, batch_size=0)

@@ -184,6 +184,47 @@ register(DatasetInfo(
 ))
 
 
+def fashion_mnist_tensors(train: bool = True, root: str | Path | None = None, check: bool = True):
+    """Fashion-MNIST as two tensors, for models that want the whole set in memory.
+
+    Returns images (N, 1, 28, 28) float32 in [0, 1] and labels (N,) int64, with N = 60,000
+    (``train=True``) or 10,000. Reads the verified .gz files directly (the IDX format is a
+    16-byte header for images, 8 for labels, then raw bytes), which avoids importing
+    torchvision (about 2.5 s) when no dataset object is needed; :func:`load` gives the
+    torchvision dataset with the same content. Use :func:`tensor_loader` to batch them.
+    """
+    import numpy as np
+    import torch
+
+    folder = verify("fashion_mnist", root) if check else locate("fashion_mnist", root)
+    split = "train" if train else "t10k"
+    with gzip.open(folder / f"{split}-images-idx3-ubyte.gz", "rb") as handle:
+        pixels = np.frombuffer(handle.read(), dtype=np.uint8, offset=16)
+    with gzip.open(folder / f"{split}-labels-idx1-ubyte.gz", "rb") as handle:
+        targets = np.frombuffer(handle.read(), dtype=np.uint8, offset=8)
+    if pixels.size != targets.size * 28 * 28:
+        raise ChecksumError(f"{folder}: {pixels.size} pixels do not make {targets.size} images of 28x28; "
+                            f"reinstall the dataset ({info('fashion_mnist').install_hint})")
+    images = torch.from_numpy(pixels.copy()).view(-1, 1, 28, 28).float().div_(255)
+    return images, torch.from_numpy(targets.astype(np.int64))
+
+
+def tensor_loader(*tensors, batch_size: int, shuffle: bool = False, generator=None):
+    """A ``DataLoader`` over in-memory tensors that slices whole batches at once.
+
+    ``DataLoader(TensorDataset(...), batch_size=B)`` indexes one sample at a time and collates;
+    with a ``BatchSampler`` and ``batch_size=None`` each batch is a single indexing operation,
+    several times faster for small models. ``generator`` makes the shuffling reproducible.
+    """
+    from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    dataset = TensorDataset(*tensors)  # checks that every tensor has the same first dimension
+    order = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+    return DataLoader(dataset, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None)
+
+
 def download(name: str, root: str | Path | None = None) -> Path:
     """Opt-in download with torchvision's own downloader (needs a network).
 
