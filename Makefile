@@ -37,7 +37,7 @@ lab: setup ## start JupyterLab on notebooks/ (with the nbgrader extensions)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup ## run every check: utils, notebooks, release sync, grading self-test, book
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
 
 release: $(STAMP) ## regenerate notebooks/ from solutions/ (never deletes before it succeeds)
 	$(BIN)/python -m tools.release

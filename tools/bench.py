@@ -1,6 +1,6 @@
-"""Measure and print: chapter run times (smoke and full), `import utils` time, the overhead of
-`utils.training.fit`, and the speed and memory of reference implementations against the
-PyTorch built-ins. Every figure states its hardware, versions and number of runs.
+"""Measure and print: chapter run times (smoke and full) with the targets the chapters report,
+`import utils` time, the overhead of `utils.training.fit`, the speed and memory of reference
+implementations against the PyTorch built-ins, and chapter 03's batching and optimiser. Every figure states its hardware, versions and number of runs.
 
     python -m tools.bench [--chapters 01_fundamentals] [--repeats 3] [--skip-notebooks]
 """
@@ -69,8 +69,21 @@ def bench_notebooks(names: list[str], repeats: int) -> list[dict]:
             with tempfile.TemporaryDirectory() as scratch:
                 output = Path(scratch) / f"{chapter}.ipynb"
                 times = timed(lambda: execute(solution_path(chapter), output, smoke=mode == "smoke"), repeats, warmup=False)
+                targets = stated_targets(output) if mode == "full" else []
             results.append(line(f"{chapter} ({mode})", times))
+            for target in targets:  # what the chapter measured against its own target (last run)
+                print(f"    {target}")
     return results
+
+
+def stated_targets(executed: Path) -> list[str]:
+    """Lines of printed output that report a chapter's target (e.g. chapter 03's test accuracy)."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    return [text_line.strip() for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
+            if output.output_type == "stream" for text_line in output.text.splitlines()
+            if text_line.startswith(("target", "training:"))]
 
 
 def bench_import(repeats: int) -> dict:
@@ -131,6 +144,30 @@ def bench_references(repeats: int) -> list[dict]:
     return results
 
 
+def bench_mlp(repeats: int) -> list[dict]:
+    """Chapter 03's building blocks: batching in-memory tensors, and Adam written out vs torch's."""
+    from utils import data, layers, optim
+
+    X, y = torch.randn(55_000, 1, 28, 28), torch.randint(0, 10, (55_000,))
+    print("one epoch of batches (55,000 Fashion-MNIST-sized images, batch 256, shuffled), CPU:")
+    results = [
+        line("utils.data.tensor_loader (one slice per batch)",
+             timed(lambda: sum(1 for _ in data.tensor_loader(X, y, batch_size=256, shuffle=True)), repeats)),
+        line("DataLoader(TensorDataset) (one index per sample)",
+             timed(lambda: sum(1 for _ in DataLoader(TensorDataset(X, y), batch_size=256, shuffle=True)), repeats)),
+    ]
+    model = layers.make_mlp(784, [512, 256], 10, dropout=0.2, batch_norm=True)
+    loss = nn.functional.cross_entropy(model(X[:256]), y[:256])
+    loss.backward()
+    print(f"optimizer.step() on the chapter 03 MLP ({sum(p.numel() for p in model.parameters()):,} parameters), CPU:")
+    for name, make in (("utils.optim.Adam (decoupled, written out)", lambda ps: optim.Adam(ps, lr=1e-3, weight_decay=0.05, decoupled=True)),
+                       ("torch.optim.AdamW (foreach)", lambda ps: torch.optim.AdamW(ps, lr=1e-3, weight_decay=0.05))):
+        optimizer = make(model.parameters())
+        results.append(line(name, [t / 20 for t in timed(lambda: [optimizer.step() for _ in range(20)], repeats)],
+                            "ms", 1e3))
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--chapters", nargs="*", default=None, help="default: all")
@@ -145,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     report["results"].append(bench_import(args.repeats))
     report["results"] += bench_fit(args.repeats)
     report["results"] += bench_references(args.repeats)
+    report["results"] += bench_mlp(args.repeats)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2))
     print(f"\nwritten to {args.output}")
