@@ -1,15 +1,17 @@
-"""Autograde a class's submissions with the real nbgrader, one student at a time.
+"""Autograde a class's submissions with the real nbgrader, in parallel, each one isolated.
 
-    python -m tools.grade SUBMISSIONS [--assignment 01_fundamentals] [--course grading]
+    python -m tools.grade SUBMISSIONS [--assignment 01_fundamentals] [--course grading] [--workers N]
 
 SUBMISSIONS holds one folder per student, in nbgrader's `submitted/` layout
-(``<student>/<assignment>/<assignment>.ipynb``, as `nbgrader collect` or `zip_collect` leave
-it) or flat (``<student>/<assignment>.ipynb``). Each notebook is checked, copied into a
-scratch course (default: grading/, git-ignored), autograded by `nbgrader autograde` with the
-smoke parameters (DLCOURSE_SMOKE=1) and given feedback without the hidden tests. A broken
-submission is reported and skipped: it never stops the class's run, and the gradebook only
-ever receives complete autograde results. Finally a table per student and per exercise is
-printed and written to <course>/grades.csv.
+(``<student>/<assignment>/<assignment>.ipynb``, as `nbgrader collect`, `zip_collect` or
+`python -m tools.instructor collect` leave it) or flat (``<student>/<assignment>.ipynb``). Each
+notebook is checked, then autograded by `nbgrader autograde` with the smoke parameters
+(DLCOURSE_SMOKE=1) in its own scratch course under tools.sandbox limits (wall clock, CPU time,
+memory, no network where the system allows it), N at a time. Results are merged one by one into
+the class gradebook of the course folder (default: grading/, git-ignored), and feedback without
+the hidden tests is generated. A broken, hanging or hostile submission is reported and never
+stops the class's run; the gradebook only ever receives complete autograde results. Finally a
+table per student and per exercise is printed and written to <course>/grades.csv.
 """
 
 from __future__ import annotations
@@ -17,18 +19,22 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import re
 import shutil
 import statistics
 import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbformat.reader import NotJSONError
+from tqdm.auto import tqdm
 
-from tools.notebooks import ROOT, solution_path, graded_cells
+from tools.notebooks import ROOT, graded_cells, solution_path, tool_environment
 from tools.release import ReleaseError, generate, nbgrader, scratch_course
+from tools.sandbox import Limits, run_limited
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -125,50 +131,107 @@ def read_scores(course: Path, assignment: str, student: str) -> dict[str, float]
                 if grade.cell.cell_type == "code" and grade.auto_score is not None}
 
 
+def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: str) -> None:
+    """Copy one student's autograde results from a scratch course into the class course: the
+    submitted and autograded notebooks, and every grade and comment into its gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    for stage in ("submitted", "autograded"):
+        target = course / stage / student / assignment
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(scratch / stage / student / assignment, target)
+    with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}") as source, \
+            Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        gradebook.update_or_create_student(student)
+        try:
+            gradebook.remove_submission(assignment, student)
+        except MissingEntry:
+            pass
+        graded = source.find_submission(assignment, student)
+        with gradebook.db.no_autoflush:  # nbgrader builds the submission's rows before adding them
+            gradebook.add_submission(assignment, student, timestamp=graded.timestamp)
+        for notebook in graded.notebooks:
+            for grade in notebook.grades:
+                target = gradebook.find_grade(grade.name, notebook.name, assignment, student)
+                target.auto_score, target.manual_score = grade.auto_score, grade.manual_score
+                target.extra_credit, target.needs_manual_grade = grade.extra_credit, grade.needs_manual_grade
+            for comment in notebook.comments:
+                target = gradebook.find_comment(comment.name, notebook.name, assignment, student)
+                target.auto_comment, target.manual_comment = comment.auto_comment, comment.manual_comment
+        gradebook.db.commit()
+
+
+def autograde_isolated(student: str, notebook: Path, assignment: str, template: Path, work: Path,
+                       limits: Limits, threads: int) -> tuple[str | None, Path]:
+    """Autograde one submission in its own scratch course under ``limits``.
+
+    Returns (None or the reason it failed, the scratch course). The scratch course gets a copy
+    of the template's gradebook (the assignment and its cells), so nothing the submission does
+    can touch the class gradebook or another student's files.
+    """
+    scratch = work / student
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch_course(scratch)
+    shutil.copy(template / "gradebook.db", scratch / "gradebook.db")
+    target = scratch / "submitted" / student / assignment
+    target.mkdir(parents=True)
+    shutil.copy(notebook, target / f"{assignment}.ipynb")
+    # the kernel inherits DLCOURSE_SMOKE=1: lessons run their smoke sizes whatever SMOKE the student left
+    env = tool_environment(DLCOURSE_SMOKE="1", OMP_NUM_THREADS=str(threads))
+    outcome = run_limited([sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force"],
+                          scratch, limits, env=env)
+    if outcome.limit:
+        return f"stopped by the {outcome.limit}", scratch
+    if outcome.returncode == 0 and (scratch / "autograded" / student / assignment).is_dir():
+        return None, scratch
+    errors = [line for line in (outcome.stdout + outcome.stderr).splitlines() if "ERROR" in line or "Error" in line]
+    return "nbgrader autograde failed: " + (" | ".join(errors[-3:])[:500] or f"exit code {outcome.returncode}"), scratch
+
+
 def grade_submissions(submissions: dict[str, Path | str], assignment: str, course: Path,
-                      feedback: bool = True, log=print) -> Report:
-    """Autograde each submission in ``course`` (a scratch nbgrader course) and return the report."""
+                      feedback: bool = True, log=print, workers: int | None = None,
+                      limits: Limits = Limits()) -> Report:
+    """Autograde every submission in parallel, each isolated, and merge the results into the
+    class gradebook of ``course``; return the report. A submission that breaks, hangs or
+    exhausts a limit is reported and never stops the others."""
     scratch_course(course)
     generate(assignment, course)  # puts the assignment, its cells and points into the gradebook
     max_scores = graded_cells(nbformat.read(solution_path(assignment), as_version=4))
-    results = []
+    workers = workers or os.cpu_count() or 1
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    results: dict[str, StudentResult] = {}
+    runnable = {}
     for student, source in submissions.items():
-        if isinstance(source, str):
-            results.append(StudentResult(student, source))
-            log(f"{student}: skipped: {source}")
-            continue
-        problem = check_notebook(source)
+        problem = source if isinstance(source, str) else check_notebook(source)
         if problem:
-            results.append(StudentResult(student, problem))
+            results[student] = StudentResult(student, problem)
             log(f"{student}: skipped: {problem}")
-            continue
-        target = course / "submitted" / student / assignment
-        shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
-        shutil.copy(source, target / f"{assignment}.ipynb")
-        run = nbgrader_graded(course, assignment, student)
-        if run:
-            results.append(StudentResult(student, run))
-            log(f"{student}: NOT GRADED: {run}")
-            continue
-        result = StudentResult(student, "graded", read_scores(course, assignment, student))
-        if feedback:
-            done = nbgrader(course, "generate_feedback", assignment, "--student", student, "--force")
-            page = course / "feedback" / student / assignment / f"{assignment}.html"
-            result.feedback = page if done.returncode == 0 and page.exists() else None
-        log(f"{student}: {result.total:.1f}/{sum(max_scores.values()):.1f}")
-        results.append(result)
-    return Report(assignment, max_scores, results)
-
-
-def nbgrader_graded(course: Path, assignment: str, student: str) -> str | None:
-    """Run `nbgrader autograde` for one student; None on success, else the reason it failed."""
-    # the kernel inherits DLCOURSE_SMOKE=1: lessons run their smoke sizes whatever SMOKE the student left
-    result = nbgrader(course, "autograde", assignment, "--student", student, "--force", DLCOURSE_SMOKE="1")
-    if result.returncode == 0 and (course / "autograded" / student / assignment).is_dir():
-        return None
-    errors = [line for line in (result.stdout + result.stderr).splitlines() if "ERROR" in line or "Error" in line]
-    return "nbgrader autograde failed: " + (" | ".join(errors[-3:]) or f"exit code {result.returncode}")
+        else:
+            runnable[student] = source
+    work = course / "work"
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # threads only wait: the work runs in subprocesses
+        futures = {pool.submit(autograde_isolated, student, source, assignment, course, work, limits, threads): student
+                   for student, source in runnable.items()}
+        for future in tqdm(as_completed(futures), total=len(futures), desc=f"grading {assignment}", unit="student",
+                           disable=not runnable):
+            student = futures[future]
+            failure, scratch = future.result()
+            if failure:
+                results[student] = StudentResult(student, failure)
+                log(f"{student}: NOT GRADED: {failure}")
+                continue
+            merge_into_gradebook(scratch, course, assignment, student)  # one at a time: SQLite has one writer
+            shutil.rmtree(scratch, ignore_errors=True)
+            results[student] = StudentResult(student, "graded", read_scores(course, assignment, student))
+            log(f"{student}: {results[student].total:.1f}/{sum(max_scores.values()):.1f}")
+    shutil.rmtree(work, ignore_errors=True)
+    if feedback:
+        for student, result in results.items():
+            if result.status == "graded":
+                done = nbgrader(course, "generate_feedback", assignment, "--student", student, "--force")
+                page = course / "feedback" / student / assignment / f"{assignment}.html"
+                result.feedback = page if done.returncode == 0 and page.exists() else None
+    return Report(assignment, max_scores, [results[student] for student in submissions])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,7 +240,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assignment", default="01_fundamentals")
     parser.add_argument("--course", type=Path, default=ROOT / "grading", help="scratch course folder (default: grading/)")
     parser.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="submissions graded at once (default: cores)")
+    parser.add_argument("--timeout", type=float, default=Limits.wall_seconds, help="seconds per submission, kernel included")
+    parser.add_argument("--memory-gib", type=float, default=Limits.memory_bytes / 2**30,
+                        help="address space per process in GiB (torch alone maps about 4.6)")
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        print(f"error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+        return 2
     try:
         submissions = find_submissions(args.submissions.resolve(), args.assignment)
     except FileNotFoundError as error:
@@ -187,7 +257,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no student folders in {args.submissions}", file=sys.stderr)
         return 2
     try:
-        report = grade_submissions(submissions, args.assignment, args.course.resolve(), feedback=not args.no_feedback)
+        limits = Limits(wall_seconds=args.timeout, memory_bytes=int(args.memory_gib * 2**30))
+        report = grade_submissions(submissions, args.assignment, args.course.resolve(), feedback=not args.no_feedback,
+                                   workers=args.workers, limits=limits)
     except ReleaseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
