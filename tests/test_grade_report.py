@@ -38,3 +38,9 @@ def test_check_notebook_explains_what_is_wrong(tmp_path):
     wrong_schema.write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code"}]}')
     problem = check_notebook(wrong_schema)
     assert problem is not None and "invalid JSON" not in problem, problem
+
+
+def test_plots_are_written(tmp_path):
+    paths = report().plot(tmp_path / "plots")
+    assert [p.name for p in paths] == ["totals.png", "exercises.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000 for p in paths)

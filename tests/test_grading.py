@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tools.grade import find_submissions, grade_submissions
+from tools.grade import find_submissions, grade_submissions, report_from_gradebook
 from tools.notebooks import chapters, release_path, solution_cells, solution_path, graded_cells
 
 MUTANTS = Path(__file__).parent / "mutants"
@@ -50,23 +50,23 @@ def graded(request, tmp_path_factory):
     (folder / "broken.ipynb").write_text('{"cells": [ truncated')
     submissions["broken-file"] = folder / "broken.ipynb"
     report = grade_submissions(submissions, chapter, folder / "course", feedback=True, log=lambda _: None)
-    return chapter, report, {r.student: r for r in report.students}
+    return chapter, report, {r.student: r for r in report.students}, folder / "course"
 
 
 def test_solution_gets_full_marks(graded):
-    _, report, results = graded
+    _, report, results, _ = graded
     assert results["solution"].status == "graded"
     assert results["solution"].scores == report.max_scores
 
 
 def test_untouched_release_gets_zero(graded):
-    _, report, results = graded
+    _, report, results, _ = graded
     assert results["release"].status == "graded"
     assert results["release"].scores == {name: 0.0 for name in report.max_scores}
 
 
 def test_every_mutant_loses_exactly_its_exercise(graded):
-    chapter, report, results = graded
+    chapter, report, results, _ = graded
     problems = []
     for name in mutants(chapter):
         exercise = name.split("__")[0]
@@ -78,19 +78,19 @@ def test_every_mutant_loses_exactly_its_exercise(graded):
 
 
 def test_deleted_test_cell_is_restored_and_graded(graded):
-    _, report, results = graded
+    _, report, results, _ = graded
     assert results["deleted-test-cell"].scores == report.max_scores
 
 
 def test_broken_submission_is_reported_and_the_run_goes_on(graded):
-    _, report, results = graded
+    _, report, results, _ = graded
     assert "invalid JSON" in results["broken-file"].status
     assert sum(r.status == "graded" for r in report.students) == len(report.students) - 1
     assert "NOT GRADED" in report.table()
 
 
 def test_feedback_hides_the_hidden_tests(graded):
-    chapter, _, results = graded
+    chapter, _, results, _ = graded
     graded_results = [r for r in results.values() if r.status == "graded"]
     assert all(r.feedback is not None for r in graded_results)
     solution_source = "\n".join(c.source for c in nbformat.read(solution_path(chapter), as_version=4).cells)
@@ -106,6 +106,13 @@ def test_feedback_hides_the_hidden_tests(graded):
         text = html.unescape(re.sub(r"<[^>]+>", "", page))  # the code is highlighted: drop the tags
         leaked = [line for line in hidden_lines if line in text]
         assert not leaked, f"{result.student}'s feedback shows hidden test code: {leaked[:2]}"
+
+
+def test_gradebook_holds_what_the_report_says(graded):
+    chapter, report, results, course = graded
+    recorded = {r.student: r.scores for r in report_from_gradebook(course, chapter).students}
+    assert recorded == {r.student: r.scores for r in report.students if r.status == "graded"}
+    assert not (course / "work").exists(), "scratch courses are removed after the merge"
 
 
 def test_find_submissions_layouts(tmp_path):

@@ -90,6 +90,74 @@ class Report:
                 writer.writerow([r.student, r.status, r.total, self.max_total, *(r.scores.get(i, "") for i in self.max_scores)])
 
 
+    def plot(self, folder: Path) -> list[Path]:
+        """Write totals.png (distribution of totals) and exercises.png (mean score and share of
+        full marks per test cell) into ``folder``; returns the paths."""
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only, no display needed
+        import matplotlib.pyplot as plt
+
+        folder.mkdir(parents=True, exist_ok=True)
+        graded = [r for r in self.students if r.status == "graded"]
+        ids = list(self.max_scores)
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.hist([r.total for r in graded], bins=min(20, max(5, len(graded))), range=(0, self.max_total))
+        ax.set_xlabel(f"total auto-graded points (of {self.max_total:g})")
+        ax.set_ylabel("students")
+        ax.set_title(f"{self.assignment}: {len(graded)} graded, {len(self.students) - len(graded)} not graded")
+        fig.tight_layout()
+        totals = folder / "totals.png"
+        fig.savefig(totals, dpi=100)
+        plt.close(fig)
+        fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(ids)), 3.8))
+        positions = range(len(ids))
+        mean = [100 * sum(r.scores.get(i, 0.0) for r in graded) / (len(graded) * self.max_scores[i]) if graded else 0
+                for i in ids]
+        full = [100 * sum(r.scores.get(i, 0.0) == self.max_scores[i] for r in graded) / len(graded) if graded else 0
+                for i in ids]
+        ax.bar([x - 0.2 for x in positions], mean, width=0.4, label="mean score, % of the points")
+        ax.bar([x + 0.2 for x in positions], full, width=0.4, label="test cell passed (full marks), % of students")
+        ax.set_xticks(list(positions), [i.removeprefix("test_") for i in ids], rotation=30, ha="right")
+        ax.set_ylim(0, 100)
+        ax.legend(fontsize=8)
+        ax.set_title(f"{self.assignment}: per exercise")
+        fig.tight_layout()
+        exercises = folder / "exercises.png"
+        fig.savefig(exercises, dpi=100)
+        plt.close(fig)
+        return [totals, exercises]
+
+
+def generate_feedback(course: Path, assignment: str, students: list[str]) -> dict[str, Path | None]:
+    """HTML feedback per student (hidden tests stripped by tools.feedback.StripHiddenTests, set in
+    nbgrader_config.py); None for a student whose feedback could not be generated."""
+    pages: dict[str, Path | None] = {}
+    for student in students:
+        done = nbgrader(course, "generate_feedback", assignment, "--student", student, "--force")
+        page = course / "feedback" / student / assignment / f"{assignment}.html"
+        pages[student] = page if done.returncode == 0 and page.exists() else None
+    return pages
+
+
+def report_from_gradebook(course: Path, assignment: str) -> Report:
+    """The report of every submission of ``assignment`` recorded in ``course``'s gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    max_scores = graded_cells(nbformat.read(solution_path(assignment), as_version=4))
+    database = course / "gradebook.db"
+    if not database.exists():
+        raise FileNotFoundError(f"no gradebook at {database}; grade the class first (make grade)")
+    with Gradebook(f"sqlite:///{database}") as gradebook:
+        try:
+            submissions = gradebook.find_assignment(assignment).submissions
+        except MissingEntry:
+            raise FileNotFoundError(f"the gradebook {database} has no assignment {assignment!r}") from None
+        students = sorted(submission.student.id for submission in submissions)
+    return Report(assignment, max_scores,
+                  [StudentResult(student, "graded", read_scores(course, assignment, student)) for student in students])
+
+
 def find_submissions(folder: Path, assignment: str) -> dict[str, Path | str]:
     """student -> notebook path, or -> a reason why the student's folder cannot be graded."""
     if not folder.is_dir():
@@ -136,10 +204,14 @@ def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: 
     submitted and autograded notebooks, and every grade and comment into its gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    for stage in ("submitted", "autograded"):
-        target = course / stage / student / assignment
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(scratch / stage / student / assignment, target)
+    notebook = scratch / "submitted" / student / assignment / f"{assignment}.ipynb"
+    kept = course / "submitted" / student / assignment / f"{assignment}.ipynb"
+    if not kept.exists() or kept.read_bytes() != notebook.read_bytes():  # never touch what collect placed
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(notebook, kept)
+    target = course / "autograded" / student / assignment
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(scratch / "autograded" / student / assignment, target)
     with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}") as source, \
             Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         gradebook.update_or_create_student(student)
@@ -226,11 +298,9 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
             log(f"{student}: {results[student].total:.1f}/{sum(max_scores.values()):.1f}")
     shutil.rmtree(work, ignore_errors=True)
     if feedback:
-        for student, result in results.items():
-            if result.status == "graded":
-                done = nbgrader(course, "generate_feedback", assignment, "--student", student, "--force")
-                page = course / "feedback" / student / assignment / f"{assignment}.html"
-                result.feedback = page if done.returncode == 0 and page.exists() else None
+        pages = generate_feedback(course, assignment, [s for s, r in results.items() if r.status == "graded"])
+        for student, page in pages.items():
+            results[student].feedback = page
     return Report(assignment, max_scores, [results[student] for student in submissions])
 
 

@@ -2,11 +2,16 @@
 
     python -m tools.instructor release [CHAPTER ...] [--check]
     python -m tools.instructor collect SOURCE --assignment 03_mlp [--course grading] [--id-pattern REGEX]
+    python -m tools.instructor grade --assignment 03_mlp [--course grading] [--workers N] [--timeout S]
+    python -m tools.instructor feedback --assignment 03_mlp [--course grading]
+    python -m tools.instructor report --assignment 03_mlp [--course grading]
 
 ``release`` regenerates notebooks/ from solutions/ (atomic: see tools/release.py). ``collect``
 places submissions from nbgrader's ``submitted/`` layout, a folder of loose notebooks or an LMS
 .zip export into ``<course>/submitted/<student>/<assignment>/`` (see tools/collect.py) and lists
-every file it could not place. Grading a class is ``make grade`` (tools/grade.py) for now.
+every file it could not place. ``grade`` autogrades what ``collect`` placed (tools/grade.py:
+parallel, isolated, limited), ``feedback`` regenerates the HTML feedback without hidden tests,
+and ``report`` reads the gradebook and writes grades.csv, the per-exercise table and two plots.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tools import grade as grade_tool
 from tools import release as release_tool
 from tools.collect import DEFAULT_ID_PATTERN, collect
 from tools.notebooks import ROOT, chapters
@@ -33,10 +39,40 @@ def main(argv: list[str] | None = None) -> int:
     gather.add_argument("--id-pattern", default=DEFAULT_ID_PATTERN,
                         help="regex with a group 'student' matched against loose file names "
                              f"(default {DEFAULT_ID_PATTERN!r}: the text before the first '_')")
+    grade = commands.add_parser("grade", help="autograde <course>/submitted in parallel, each submission isolated")
+    grade.add_argument("--workers", type=int, default=None, help="default: the number of cores")
+    grade.add_argument("--timeout", type=float, default=None, help="seconds per submission (default 600)")
+    feedback = commands.add_parser("feedback", help="HTML feedback without hidden tests for every graded student")
+    report = commands.add_parser("report", help="grades.csv, per-exercise statistics and plots from the gradebook")
+    for command in (grade, feedback, report):
+        command.add_argument("--assignment", required=True, choices=chapters())
+        command.add_argument("--course", type=Path, default=ROOT / "grading", help="course folder (default: grading/)")
     args = parser.parse_args(argv)
 
     if args.command == "release":
         return release_tool.main([*args.chapters, *(["--check"] if args.check else [])])
+    if args.command == "grade":
+        options = [str(args.course / "submitted"), "--assignment", args.assignment, "--course", str(args.course)]
+        options += ["--workers", str(args.workers)] if args.workers else []
+        options += ["--timeout", str(args.timeout)] if args.timeout else []
+        return grade_tool.main(options)
+    if args.command in ("feedback", "report"):
+        try:
+            report_ = grade_tool.report_from_gradebook(args.course.resolve(), args.assignment)
+        except FileNotFoundError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        if args.command == "feedback":
+            pages = grade_tool.generate_feedback(args.course.resolve(), args.assignment, [r.student for r in report_.students])
+            missing = sorted(student for student, page in pages.items() if page is None)
+            print(f"feedback for {len(pages) - len(missing)} students in {args.course / 'feedback'}"
+                  + (f"; FAILED for: {', '.join(missing)}" if missing else ""))
+            return 1 if missing else 0
+        print(report_.table())
+        report_.write_csv(args.course / "grades.csv")
+        plots = report_.plot(args.course / "plots")
+        print(f"\ngrades: {args.course / 'grades.csv'} | plots: {', '.join(str(p) for p in plots)}")
+        return 0
     try:
         result = collect(args.source, args.assignment, args.course.resolve(), args.id_pattern)
     except (FileNotFoundError, ValueError) as error:

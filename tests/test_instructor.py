@@ -1,0 +1,41 @@
+"""`python -m tools.instructor` end to end on a tiny class: collect an LMS zip, grade, report, feedback."""
+
+import csv
+import zipfile
+
+import pytest
+
+from tools.instructor import main as instructor
+from tools.notebooks import release_path, solution_path
+
+pytestmark = pytest.mark.slow
+
+
+def test_collect_grade_report_feedback(tmp_path, capsys):
+    chapter = "01_fundamentals"
+    archive = tmp_path / "lms_export.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.write(solution_path(chapter), f"ann_{chapter}.ipynb")
+        bundle.write(release_path(chapter), f"ben_{chapter}.ipynb")
+        bundle.writestr(f"cat_{chapter}.ipynb", '{"cells": [ truncated')
+        bundle.writestr("dan_notes.txt", "not a notebook")
+    course = tmp_path / "course"
+    assert instructor(["collect", str(archive), "--assignment", chapter, "--course", str(course)]) == 1
+    assert "dan_notes.txt: not a .ipynb" in capsys.readouterr().out
+    extra = course / "submitted" / "ann" / chapter / "data.csv"
+    extra.write_text("a student's extra file")
+
+    assert instructor(["grade", "--assignment", chapter, "--course", str(course), "--workers", "2"]) == 1  # cat: broken
+    out = capsys.readouterr().out
+    assert "NOT GRADED: not a notebook (invalid JSON" in out
+    assert extra.read_text() == "a student's extra file", "grading must not delete anything that was collected"
+
+    assert instructor(["report", "--assignment", chapter, "--course", str(course)]) == 0
+    rows = {row["student"]: row for row in csv.DictReader((course / "grades.csv").open())}
+    assert set(rows) == {"ann", "ben"}  # the gradebook holds graded submissions only
+    assert float(rows["ann"]["total"]) == float(rows["ann"]["max_total"]) > 0 and float(rows["ben"]["total"]) == 0
+    assert (course / "plots" / "totals.png").exists() and (course / "plots" / "exercises.png").exists()
+
+    assert instructor(["feedback", "--assignment", chapter, "--course", str(course)]) == 0
+    page = (course / "feedback" / "ann" / chapter / f"{chapter}.html").read_text()
+    assert "BEGIN HIDDEN TESTS" not in page
