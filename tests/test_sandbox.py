@@ -87,3 +87,12 @@ def test_no_network_but_loopback_works(tmp_path):
     assert outcome.network_isolated, outcome.stderr
     lines = outcome.stdout.splitlines()
     assert lines[0] == "['lo']" and lines[1] == "loopback ok" and lines[2].startswith("network blocked"), outcome.stdout
+
+
+def test_limits_are_set_without_prlimit_too(tmp_path, monkeypatch):
+    import tools.sandbox as sandbox
+
+    real_which = sandbox.shutil.which
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None if name == "prlimit" else real_which(name))
+    outcome = run_limited(python("block = bytearray(3 * 2**30)"), tmp_path, Limits(wall_seconds=30, memory_bytes=2**30))
+    assert outcome.returncode != 0 and "MemoryError" in outcome.stderr
