@@ -1,6 +1,7 @@
 """Measure and print: chapter run times (smoke and full) with the targets the chapters report,
 `import utils` time, the overhead of `utils.training.fit`, the speed and memory of reference
-implementations against the PyTorch built-ins, and chapter 03's batching and optimiser. Every figure states its hardware, versions and number of runs.
+implementations against the PyTorch built-ins, and chapter 03's batching and optimiser. Every
+figure states its hardware, versions and number of runs.
 
     python -m tools.bench [--chapters 01_fundamentals] [--repeats 3] [--skip-notebooks]
 """

@@ -58,19 +58,20 @@ def main(argv: list[str] | None = None) -> int:
         return grade_tool.main(options)
     if args.command in ("feedback", "report"):
         try:
-            report_ = grade_tool.report_from_gradebook(args.course.resolve(), args.assignment)
+            class_report = grade_tool.report_from_gradebook(args.course.resolve(), args.assignment)
         except FileNotFoundError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         if args.command == "feedback":
-            pages = grade_tool.generate_feedback(args.course.resolve(), args.assignment, [r.student for r in report_.students])
+            students = [r.student for r in class_report.students]
+            pages = grade_tool.generate_feedback(args.course.resolve(), args.assignment, students)
             missing = sorted(student for student, page in pages.items() if page is None)
             print(f"feedback for {len(pages) - len(missing)} students in {args.course / 'feedback'}"
                   + (f"; FAILED for: {', '.join(missing)}" if missing else ""))
             return 1 if missing else 0
-        print(report_.table())
-        report_.write_csv(args.course / "grades.csv")
-        plots = report_.plot(args.course / "plots")
+        print(class_report.table())
+        class_report.write_csv(args.course / "grades.csv")
+        plots = class_report.plot(args.course / "plots")
         print(f"\ngrades: {args.course / 'grades.csv'} | plots: {', '.join(str(p) for p in plots)}")
         return 0
     try:

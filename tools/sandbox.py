@@ -110,7 +110,7 @@ def run_limited(command: list[str], cwd: Path, limits: Limits = Limits(), env: d
                 pass
             process.wait()
         code = process.returncode
-        if limit is None and code in (-signal.SIGXCPU, -signal.SIGKILL) and time.monotonic() - start < limits.wall_seconds:
-            limit = f"CPU-time limit of {limits.cpu_seconds} s" if code == -signal.SIGXCPU else None
+        if limit is None and code == -signal.SIGXCPU:
+            limit = f"CPU-time limit of {limits.cpu_seconds} s"
         return Outcome(code, _read(out, limits.max_output_bytes), _read(err, limits.max_output_bytes),
                        time.monotonic() - start, limit, isolated)

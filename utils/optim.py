@@ -49,7 +49,27 @@ def adamw_step(param: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, e
     param.addcdiv_(exp_avg, denom, value=-lr / bias_correction1)
 
 
-class Adam(torch.optim.Optimizer):
+class _PerParameter(torch.optim.Optimizer):
+    """What every optimiser here shares: evaluate the closure, then update each parameter that
+    has a gradient with ``self._update(param, state, group)`` under ``torch.no_grad()``."""
+
+    def _update(self, param: torch.Tensor, state: dict, group: dict) -> None:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor] | None = None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is not None:
+                    self._update(param, self.state[param], group)
+        return loss
+
+
+class Adam(_PerParameter):
     """Adam (``decoupled=False``) or AdamW (``decoupled=True``) from :func:`adamw_step`.
 
     Matches ``torch.optim.Adam`` / ``torch.optim.AdamW`` with the same arguments (no amsgrad).
@@ -63,29 +83,18 @@ class Adam(torch.optim.Optimizer):
             raise ValueError(f"betas must be in [0, 1), got {betas}")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, decoupled=decoupled))
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], torch.Tensor] | None = None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                state = self.state[param]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(param)
-                    state["exp_avg_sq"] = torch.zeros_like(param)
-                state["step"] += 1
-                adamw_step(param, param.grad, state["exp_avg"], state["exp_avg_sq"], state["step"], lr=group["lr"],
-                           betas=group["betas"], eps=group["eps"], weight_decay=group["weight_decay"],
-                           decoupled=group["decoupled"])
-        return loss
+    def _update(self, param: torch.Tensor, state: dict, group: dict) -> None:
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = torch.zeros_like(param)
+            state["exp_avg_sq"] = torch.zeros_like(param)
+        state["step"] += 1
+        adamw_step(param, param.grad, state["exp_avg"], state["exp_avg_sq"], state["step"], lr=group["lr"],
+                   betas=group["betas"], eps=group["eps"], weight_decay=group["weight_decay"],
+                   decoupled=group["decoupled"])
 
 
-class SGDMomentum(torch.optim.Optimizer):
+class SGDMomentum(_PerParameter):
     """SGD with (heavy-ball or Nesterov) momentum and L2 weight decay, as ``torch.optim.SGD``::
 
         g = grad + weight_decay * p;   v = g (first step), else v = momentum v + g
@@ -99,26 +108,15 @@ class SGDMomentum(torch.optim.Optimizer):
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov))
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], torch.Tensor] | None = None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                grad = param.grad + group["weight_decay"] * param if group["weight_decay"] else param.grad
-                state = self.state[param]
-                if "velocity" not in state:
-                    state["velocity"] = grad.clone()
-                else:
-                    state["velocity"].mul_(group["momentum"]).add_(grad)
-                velocity = state["velocity"]
-                update = grad + group["momentum"] * velocity if group["nesterov"] else velocity
-                param.add_(update, alpha=-group["lr"])
-        return loss
+    def _update(self, param: torch.Tensor, state: dict, group: dict) -> None:
+        grad = param.grad + group["weight_decay"] * param if group["weight_decay"] else param.grad
+        if "velocity" not in state:
+            state["velocity"] = grad.clone()
+        else:
+            state["velocity"].mul_(group["momentum"]).add_(grad)
+        velocity = state["velocity"]
+        update = grad + group["momentum"] * velocity if group["nesterov"] else velocity
+        param.add_(update, alpha=-group["lr"])
 
 
 def warmup_cosine(step: int, total_steps: int, warmup_steps: int = 0, min_factor: float = 0.0) -> float:
