@@ -8,10 +8,17 @@ SIGINT costs that submission its grade and nothing else.
 - CPU time and memory: ``RLIMIT_CPU`` and ``RLIMIT_AS`` set by ``prlimit`` before the command
   starts (inherited by the kernel). The address-space limit must leave room for PyTorch: importing the
   CUDA build of torch maps about 4.6 GB of virtual memory on a CPU-only machine;
-- network: the command runs in a new network namespace with only the loopback interface up
-  (``unshare --net --map-root-user``; Jupyter kernels talk to their client over 127.0.0.1).
-  Where namespaces are not allowed, :func:`network_isolation_available` says so and the command
-  runs with the host's network;
+- isolation (``unshare``: new user, network, PID and mount namespaces), where the operating
+  system allows it (:func:`isolation_available`; otherwise the command runs unconfined and
+  ``Outcome.isolated`` is False):
+  - network: only the loopback interface, up (Jupyter kernels talk to their client over 127.0.0.1);
+  - processes: the command is PID 1 of its own PID namespace, so when it ends or is killed every
+    process it started ends with it, even one that left its process group (Jupyter kernels start in
+    a session of their own); it sees no other process of the machine;
+  - files: the whole file system is read-only; ``/tmp`` and the home folder are private, empty
+    and writable (``HOME`` should point into ``cwd``); the folders in ``hide`` are replaced by
+    empty ones; ``cwd`` is the one writable folder that persists. The Python installation stays
+    visible (read-only) even where it lies in a hidden folder, and so do the folders in ``keep``;
 - output: stdout and stderr go to files, and only the first ``max_output_bytes`` are read back.
 """
 
@@ -22,13 +29,15 @@ import os
 import resource
 import shutil
 import signal
+import shlex
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-_ISOLATE = ["unshare", "--net", "--map-root-user", "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
+_UNSHARE = ["unshare", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,7 @@ class Limits:
     cpu_seconds: int = 900  # CPU time of the main process and, separately, of each child (RLIMIT_CPU is per process)
     memory_bytes: int = 8 * 2**30  # address space per process; torch alone maps about 4.6 GB
     max_output_bytes: int = 1_000_000  # of stdout and of stderr read back
-    isolate_network: bool = True
+    isolate: bool = True  # network, processes and files, where the system allows it
 
 
 @dataclass
@@ -47,7 +56,7 @@ class Outcome:
     stderr: str
     seconds: float
     limit: str | None = None  # which limit stopped the command, if any
-    network_isolated: bool = False
+    isolated: bool = False  # whether it ran in its own namespaces
 
     @property
     def ok(self) -> bool:
@@ -55,14 +64,54 @@ class Outcome:
 
 
 @functools.cache
-def network_isolation_available() -> bool:
-    """Whether this machine lets us run commands in a private network namespace."""
+def isolation_available() -> bool:
+    """Whether this machine lets us run commands in their own user, network, PID and mount
+    namespaces (Linux with unprivileged user namespaces, util-linux `unshare`, iproute2 `ip`)."""
     if not (shutil.which("unshare") and shutil.which("ip")):
         return False
+    probe = "ip link set lo up && mount -o remount,bind,ro / && mount -t tmpfs tmpfs /tmp"
     try:
-        return subprocess.run([*_ISOLATE, "true"], capture_output=True, timeout=10).returncode == 0
+        return subprocess.run([*_UNSHARE, "sh", "-c", probe], capture_output=True, timeout=20).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def _under(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _confine(cwd: Path, hide: list[Path], keep: list[Path]) -> list[str]:
+    """``sh -c`` arguments that set up the namespaces' file system view, then exec "$@".
+
+    Folders to show again inside hidden ones are opened (file descriptors 3, 4, ...) before
+    anything is hidden and bound back from /proc/self/fd afterwards.
+    """
+    cwd = cwd.resolve()
+    home = Path.home().resolve()
+    hidden = [home] + [p.resolve() for p in hide]
+    python = {Path(sys.prefix), Path(sys.base_prefix), Path(os.path.realpath(sys.executable)).parent}
+    shown = sorted({p.resolve() for p in [*python, *keep] if p.exists()} - {cwd})
+    shown = [p for p in shown if any(_under(p, h) for h in hidden) and not _under(p, cwd)]
+    if len(shown) > 6:
+        raise ValueError(f"at most 6 folders can be kept visible inside hidden ones (sh has fds 3-9): {shown}")
+    q = shlex.quote
+    lines = ["set -e", "ip link set lo up"]
+    lines += [f"exec {fd}<{q(str(p))}" for fd, p in enumerate([cwd, *shown], start=3)]
+    # every mount read-only (those of /proc, /sys and /dev aside), then private scratch space
+    lines += ["awk '{print $5}' /proc/self/mountinfo | while read -r m; do case \"$m\" in /proc*|/sys*|/dev*) ;; "
+              "*) mount -o remount,bind,ro \"$m\" 2>/dev/null || true ;; esac; done",
+              "mount -t tmpfs -o mode=1777 tmpfs /tmp", "mount -t tmpfs -o mode=1777 tmpfs /dev/shm"]
+    for p in sorted(set(hidden), key=lambda p: len(p.parts)):  # outer folders first
+        if p != Path("/") and not _under(p, cwd):  # (a folder in /tmp is gone already)
+            lines.append(f"if [ -d {q(str(p))} ]; then mount -t tmpfs -o mode=755 tmpfs {q(str(p))}; fi")
+    for fd, p in enumerate(shown, start=4):
+        lines += [f"mkdir -p {q(str(p))}", f"mount --no-canonicalize --rbind /proc/self/fd/{fd} {q(str(p))}",
+                  f"mount -o remount,bind,ro {q(str(p))}"]
+    lines += [f"mkdir -p {q(str(cwd))}", f"mount --no-canonicalize --rbind /proc/self/fd/3 {q(str(cwd))}",
+              f"mount -o remount,bind,rw {q(str(cwd))}"]
+    lines += [f"exec {fd}<&-" for fd in range(3, 4 + len(shown))]
+    lines += [f"cd {q(str(cwd))}", 'exec "$@"']
+    return ["sh", "-c", "\n".join(lines), "sandbox"]
 
 
 def _with_limits(command: list[str], limits: Limits) -> tuple[list[str], object]:
@@ -89,11 +138,16 @@ def _read(handle, limit: int) -> str:
     return text + (f"\n[output cut at {limit} bytes]" if len(data) > limit else "")
 
 
-def run_limited(command: list[str], cwd: Path, limits: Limits = Limits(), env: dict[str, str] | None = None) -> Outcome:
-    """Run ``command`` in ``cwd`` under ``limits``; never raises for what the command does."""
-    isolated = limits.isolate_network and network_isolation_available()
+def run_limited(command: list[str], cwd: Path, limits: Limits = Limits(), env: dict[str, str] | None = None,
+                hide: list[Path] = (), keep: list[Path] = ()) -> Outcome:
+    """Run ``command`` in ``cwd`` under ``limits``; never raises for what the command does.
+
+    Where isolation is available, ``cwd`` is the only persistent writable folder, the folders in
+    ``hide`` (and the home folder) look empty, and those in ``keep`` stay visible read-only.
+    """
+    isolated = limits.isolate and isolation_available()
     limited, preexec = _with_limits(command, limits)
-    argv = [*_ISOLATE, *limited] if isolated else limited
+    argv = [*_UNSHARE, *_confine(Path(cwd), list(hide), list(keep)), *limited] if isolated else limited
     start = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,

@@ -1,0 +1,228 @@
+"""nbgrader's Execute preprocessor, hardened for grading hostile submissions (tools.grade sets it).
+
+A submission's code runs in the same kernel as the tests that grade it, so it can try to make
+them pass without solving the exercise, or to stop the grading. :class:`GuardedExecute` runs the
+notebook as nbgrader's Execute does, and also:
+
+- before the first cell, it snapshots the attributes of the modules and classes tests compare
+  with (builtins, math, operator, torch, torch.testing, torch.Tensor, numpy, numpy.testing,
+  numpy.ndarray) and IPython's hooks (custom exception handlers, AST and input transformers,
+  event callbacks, trace functions); before every test cell it puts back
+  whatever the submission replaced, so `torch.allclose = lambda *a, **k: True` or an exception
+  handler that hides failures cannot pass a test (each restoration is noted);
+- when the kernel dies (`exit()`, `os._exit`, a crash), the remaining cells are not run and get
+  an error, so they score 0 and the cells before them keep their scores;
+- when the kernel ignores the interrupt sent at the cell time limit (a loop that ignores SIGINT),
+  the kernel is killed and the remaining cells get an error in the same way;
+- after the last cell, when nbgrader runs as PID 1 of its own PID namespace (tools.sandbox), every
+  other process is killed before grades are computed and files written, so nothing the submission
+  left running can alter them.
+
+What happened is written to ``execution-notes.json`` in the working directory, for the summary.
+Determined tampering (code that finds and edits the snapshot) is not prevented; tools.grade also
+flags such code statically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from jupyter_core.utils import run_sync
+from nbformat.notebooknode import NotebookNode, from_dict
+
+from nbgrader.preprocessors import Execute
+
+NOTES = "execution-notes.json"
+
+# Runs in the kernel before the first cell, in a namespace of its own (so that globals the
+# submission defines later, e.g. `isinstance = ...`, cannot change what it does). It keeps the
+# snapshot in a module, sys.modules["_dlcourse_guard"], whose `report()` restores and prints.
+GUARD = r'''
+def _dlcourse_guard():
+    import builtins, math, operator, sys, types
+    guarded = [builtins, math, operator]
+    try:
+        import torch, torch.testing
+        guarded += [torch, torch.testing, torch.Tensor, torch.nn.functional]
+    except ImportError:
+        pass
+    try:
+        import numpy, numpy.testing
+        guarded += [numpy, numpy.testing, numpy.ndarray]
+    except ImportError:
+        pass
+    shell = get_ipython()
+    module = types.ModuleType("_dlcourse_guard")
+    # ipykernel itself swaps builtins.input (and getpass) for every request
+    saved = [(obj, {n: v for n, v in vars(obj).items() if not (obj is builtins and n in ("input", "raw_input"))})
+             for obj in guarded]
+    attributes_of_builtins = dict(vars(builtins))
+    preset = {n: v for n, v in shell.user_ns.items() if n in attributes_of_builtins}
+    hooks = {
+        "custom_exceptions": shell.custom_exceptions,
+        "CustomTB": shell.CustomTB,
+        "ast_transformers": list(shell.ast_transformers),
+        "input_transformers_post": list(shell.input_transformers_post),
+        "input_transformers_cleanup": list(shell.input_transformers_cleanup),
+        "events": {name: list(callbacks) for name, callbacks in shell.events.callbacks.items()},
+    }
+    setattr_, getattr_, type_ = setattr, getattr, type
+
+    modules = {"torch": "torch", "np": "numpy", "numpy": "numpy", "math": "math"}
+
+    def restore():
+        changed = []
+        for obj, attributes in saved:
+            current = vars(obj)
+            for name, value in attributes.items():
+                if current.get(name, restore) is value:
+                    continue
+                try:
+                    setattr_(obj, name, value)
+                    changed.append(f"{getattr_(obj, '__name__', obj)}.{name}")
+                except (AttributeError, TypeError):
+                    pass
+            if isinstance(obj, type_):  # an attribute added to a class can shadow its base's
+                for name in [n for n in current if n not in attributes]:
+                    try:
+                        delattr(obj, name)
+                        changed.append(f"{obj.__name__}.{name}")
+                    except (AttributeError, TypeError):
+                        pass
+        names = shell.user_ns
+        for name in [n for n in names if n in attributes_of_builtins and not n.startswith("_")]:
+            if name in preset:  # IPython's own globals (exit, quit, open, ...)
+                if names[name] is not preset[name]:
+                    names[name] = preset[name]
+                    changed.append(f"global {name}")
+            elif names[name] is not attributes_of_builtins[name]:
+                del names[name]
+                changed.append(f"built-in {name} (shadowed by a global)")
+        for name, module_name in modules.items():
+            if name in names and module_name in sys.modules and names[name] is not sys.modules[module_name]:
+                names[name] = sys.modules[module_name]
+                changed.append(f"global {name} (not the {module_name} module)")
+        if shell.custom_exceptions != hooks["custom_exceptions"] or shell.CustomTB is not hooks["CustomTB"]:
+            shell.custom_exceptions, shell.CustomTB = hooks["custom_exceptions"], hooks["CustomTB"]
+            changed.append("IPython custom exception handler")
+        for name in ("ast_transformers", "input_transformers_post", "input_transformers_cleanup"):
+            if list(getattr_(shell, name)) != hooks[name]:
+                getattr_(shell, name)[:] = hooks[name]
+                changed.append(f"IPython {name}")
+        for event, callbacks in shell.events.callbacks.items():
+            if list(callbacks) != hooks["events"].get(event, []):
+                callbacks[:] = hooks["events"].get(event, [])
+                changed.append(f"IPython {event} callbacks")
+        if sys.gettrace() is not None or sys.getprofile() is not None:
+            sys.settrace(None), sys.setprofile(None)
+            changed.append("sys trace/profile function")
+        return changed
+
+    def report():
+        changed = restore()
+        if changed:
+            print("\n".join(changed))
+
+    module.restore, module.report = restore, report
+    sys.modules["_dlcourse_guard"] = module
+
+_dlcourse_guard()
+'''
+SNAPSHOT = f"exec({GUARD!r}, {{'get_ipython': get_ipython}})"
+
+# Runs before every test cell; prints what it had to put back, one item per line.
+RESTORE = "import _dlcourse_guard\n_dlcourse_guard.report()"
+
+
+def _code_cell(source: str) -> NotebookNode:
+    return from_dict({"cell_type": "code", "source": source, "metadata": {}, "outputs": [], "execution_count": None})
+
+
+def _error(name: str, message: str) -> NotebookNode:
+    return from_dict({"output_type": "error", "ename": name, "evalue": message, "traceback": [f"{name}: {message}"]})
+
+
+def _label(cell, index: int) -> str:
+    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+    return f"cell {index}" + (f" ({grade_id})" if grade_id else "")
+
+
+def end_other_processes() -> int:
+    """In a private PID namespace (this process is PID 1), SIGKILL every other process; returns
+    how many. Anywhere else it does nothing: it must never touch the machine's other processes."""
+    if os.getpid() != 1:
+        return 0
+    killed = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != 1:
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+    return killed
+
+
+class GuardedExecute(Execute):
+    """nbgrader's Execute with the safeguards described in the module docstring."""
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._notes: list[str] = []
+        self._stopped: str | None = None  # why cells are no longer run
+        self._guarded = False
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if end_other_processes():
+                self._notes.append("processes left running by the submission were killed before scoring")
+            Path(NOTES).write_text(json.dumps(self._notes))
+
+    def _run_quietly(self, source: str, index: int) -> NotebookNode:
+        cell = _code_cell(source)
+        self.execute_cell(cell, index, store_history=False)
+        return cell
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if self._stopped:
+            cell.outputs = [_error("NotRun", f"not run: {self._stopped}")]
+            return cell, resources
+        try:
+            if not self._guarded:
+                self._guarded = True
+                self._run_quietly(SNAPSHOT, index)
+            if cell.metadata.get("nbgrader", {}).get("grade"):
+                self._restore_before(cell, index)
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._stop(cell, index, "the kernel died (exit(), os._exit() or a crash)")
+        except CellTimeoutError:
+            self._stop(cell, index, f"the kernel did not respond to the interrupt after the time limit "
+                                    f"of {self.timeout} s (a loop that ignores Ctrl-C?) and was killed")
+            try:
+                run_sync(self.km.shutdown_kernel)(now=True)
+            except Exception:  # already gone: nothing left to stop
+                pass
+        return cell, resources
+
+    def _restore_before(self, cell, index: int) -> None:
+        guard = self._run_quietly(RESTORE, index)
+        restored = "".join(o.get("text", "") for o in guard.outputs if o.get("output_type") == "stream")
+        errors = [o for o in guard.outputs if o.get("output_type") == "error"]
+        if restored.strip():
+            self._notes.append(f"before {_label(cell, index)} the grader put back what the submission had "
+                               f"replaced: {', '.join(sorted(set(restored.splitlines())))}")
+        if errors:
+            self._notes.append(f"before {_label(cell, index)} the grader's safeguard failed "
+                               f"({errors[0].get('ename')}): the submission tampered with it")
+
+    def _stop(self, cell, cell_index: int, why: str) -> None:
+        self._stopped = f"{why} in {_label(cell, cell_index)}"
+        self._notes.append(f"{self._stopped}; the cells after it were not run and score 0")
+        if cell.cell_type == "code":
+            cell.outputs = list(cell.get("outputs", [])) + [_error("KernelStopped", self._stopped)]

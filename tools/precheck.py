@@ -1,0 +1,218 @@
+"""Checks a submitted notebook before it is autograded (tools.grade), outside the sandbox.
+
+:func:`inspect_submission` says whether the file can be graded at all (valid JSON and nbformat,
+a notebook of this assignment and not of another one) and prepares the copy that is graded:
+duplicated cell ids get new ids, duplicated grade ids keep their first cell, and every test cell
+the student edited, unlocked or re-typed is put back exactly as released (deleted test cells
+are added back by nbgrader itself). It also reads the student's code, without running it, for
+what a correct answer never needs: replacing functions of torch, numpy, math or builtins,
+changing IPython's or the interpreter's hooks, signal handlers, processes, leaving the kernel,
+reading grading files. Every finding becomes a note in the summary of submissions that need
+attention; only an unreadable file or a notebook of another assignment is not graded.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat.reader import NotJSONError
+from nbformat.v4.nbbase import random_cell_id
+
+from tools.notebooks import chapters, release_path, solution_path
+
+MODULES = {"torch", "numpy", "math", "builtins", "operator", "sys", "IPython", "unittest", "random", "os", "nbgrader"}
+HOOKS = {"set_custom_exc": "IPython's exception handler", "ast_transformers": "IPython's AST transformers",
+         "input_transformers_cleanup": "IPython's input transformers",
+         "input_transformers_post": "IPython's input transformers", "register": "IPython event callbacks",
+         "excepthook": "sys.excepthook", "settrace": "the trace function", "setprofile": "the profile function",
+         "_dlcourse_guard": "the grader's safeguard"}
+CALLS = {("signal", "signal"): "installs a signal handler", ("os", "setsid"): "starts a new session",
+         ("os", "fork"): "forks the kernel", ("os", "kill"): "sends signals to processes",
+         ("os", "killpg"): "sends signals to processes", ("os", "_exit"): "ends the kernel",
+         ("sys", "exit"): "ends the kernel", ("gc", "get_objects"): "walks the interpreter's objects",
+         ("gc", "get_referrers"): "walks the interpreter's objects", ("os", "system"): "runs shell commands"}
+IMPORTS = {"subprocess": "starts processes", "multiprocessing": "starts processes", "ctypes": "uses ctypes",
+           "socket": "opens network sockets", "sqlite3": "opens databases"}
+WORDS = ("gradebook", "autograded", "/submitted/", "nbgrader_config")
+
+
+@dataclass
+class Inspection:
+    problem: str | None = None  # why it cannot be graded; None: grade `notebook`
+    notes: list[str] = field(default_factory=list)
+    notebook: nbformat.NotebookNode | None = None
+
+
+def grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _graded_ids(nb) -> set[str]:
+    return {grade_id(c) for c in nb.cells if grade_id(c)
+            and (c.metadata.nbgrader.get("grade") or c.metadata.nbgrader.get("solution"))}
+
+
+def _python(source: str) -> str:
+    """Cell source as plain Python (IPython's `!cmd` and `%magic` lines transformed)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)
+
+
+def _dotted(node) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return ".".join([node.id, *reversed(parts)])
+    if isinstance(node, ast.Call):  # get_ipython().set_custom_exc -> get_ipython().set_custom_exc
+        inner = _dotted(node.func)
+        return ".".join([f"{inner}()", *reversed(parts)]) if inner else None
+    return None
+
+
+def suspicious(source: str, aliases: dict[str, str]) -> list[str]:
+    """What the code in ``source`` does that a correct answer never needs (empty: nothing).
+    ``aliases`` maps names bound by imports anywhere in the notebook to their module."""
+    try:
+        tree = ast.parse(_python(source))
+    except SyntaxError:
+        return []  # it fails when it runs, and scores accordingly
+    found = []
+    if "get_ipython().system" in _python(source) or "getoutput(" in _python(source):
+        found.append("runs shell commands")
+
+    def module_of(dotted: str) -> str | None:
+        """``dotted`` with its first name resolved to the module it is bound to, if that is one of MODULES."""
+        root, _, rest = dotted.partition(".")
+        module = aliases.get(root, root if root in MODULES else None)
+        if not module or module.split(".")[0] not in MODULES:
+            return None
+        return f"{module}.{rest}" if rest else module
+
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        elif isinstance(node, ast.Delete):
+            targets = node.targets
+        for target in targets:
+            resolved = module_of(_dotted(target) or "") if isinstance(target, ast.Attribute) else None
+            if resolved and not resolved.startswith("torch.backends."):  # settings such as cudnn.benchmark
+                found.append(f"replaces {resolved}")
+        if isinstance(node, ast.Call):
+            name = _dotted(node.func) or ""
+            if name in ("setattr", "delattr") and node.args and (resolved := module_of(_dotted(node.args[0]) or "")):
+                found.append(f"replaces attributes of {resolved} ({name})")
+            if name in ("exit", "quit"):
+                found.append("ends the kernel")
+            parts = name.split(".")
+            if len(parts) >= 2 and (aliases.get(parts[-2], parts[-2]), parts[-1]) in CALLS:
+                found.append(CALLS[(aliases.get(parts[-2], parts[-2]), parts[-1])])
+        if isinstance(node, (ast.Attribute, ast.Name)):
+            last = node.attr if isinstance(node, ast.Attribute) else node.id
+            if last == "register" and not (_dotted(node) or "").endswith("events.register"):
+                continue
+            if last in HOOKS and (isinstance(node, ast.Attribute) or last == "_dlcourse_guard"):
+                found.append(f"changes {HOOKS[last]}")
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            found += [IMPORTS[m.split(".")[0]] for m in modules if m.split(".")[0] in IMPORTS]
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found += [f"names grading files ({word!r})" for word in WORDS if word in node.value]
+        if isinstance(node, ast.FunctionDef) and node.name == "__eq__" and len(node.body) == 1 \
+                and isinstance(node.body[0], ast.Return) and isinstance(node.body[0].value, ast.Constant) \
+                and node.body[0].value.value is True:
+            found.append("defines an __eq__ that is always True")
+    return list(dict.fromkeys(found))
+
+
+def _aliases(nb) -> dict[str, str]:
+    aliases = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(_python(cell.source))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                aliases.update({(a.asname or a.name.split(".")[0]): (a.name if a.asname else a.name.split(".")[0])
+                                for a in node.names})
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                aliases.update({(a.asname or a.name): f"{node.module}.{a.name}" for a in node.names})
+    return aliases
+
+
+def _label(cell, index: int) -> str:
+    return f"cell {index}" + (f" ({grade_id(cell)})" if grade_id(cell) else "")
+
+
+def inspect_submission(path: Path, assignment: str) -> Inspection:
+    """Can ``path`` be graded as ``assignment``, what is to be graded, and what needs attention."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (NotJSONError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        return Inspection(f"not a notebook (invalid JSON: {str(error)[:120]}); ask the student to resubmit the .ipynb file")
+    except Exception as error:  # nbformat raises several types for malformed notebooks
+        return Inspection(f"not a readable notebook ({type(error).__name__}: {str(error)[:200]})")
+    notes: list[str] = []
+    ids = Counter(c.get("id") for c in nb.cells if c.get("id"))
+    if any(n > 1 for n in ids.values()):
+        for cell in nb.cells:
+            if ids.get(cell.get("id"), 0) > 1:
+                cell["id"] = random_cell_id()
+        notes.append(f"duplicated cell ids ({sum(n for n in ids.values() if n > 1)} cells) were given new ids")
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as error:
+        return Inspection(f"notebook fails the nbformat schema ({error.message[:200]})", notes)
+
+    release = nbformat.read(release_path(assignment), as_version=4)
+    expected = _graded_ids(release)
+    present = _graded_ids(nb)
+    if not present & expected:
+        others = [c for c in chapters() if c != assignment and present & _graded_ids(nbformat.read(release_path(c), as_version=4))]
+        guess = f" (its graded cells belong to {', '.join(others)})" if others else ""
+        return Inspection(f"not a {assignment} notebook: none of its {len(expected)} graded cells is there{guess}; "
+                          "ask the student to submit the right file", notes)
+
+    seen = Counter()
+    for index, cell in enumerate(nb.cells):  # a copied graded cell: the first one counts, as in nbgrader
+        gid = grade_id(cell)
+        if gid:
+            seen[gid] += 1
+            if seen[gid] > 1:
+                del cell.metadata["nbgrader"]
+                notes.append(f"{_label(cell, index)} repeats the grade id {gid!r}: graded as an ordinary cell")
+    released = {grade_id(c): c for c in release.cells if grade_id(c)}
+    with_hidden_tests = {grade_id(c): c.source for c in nbformat.read(solution_path(assignment), as_version=4).cells}
+    for index, cell in enumerate(nb.cells):
+        original = released.get(grade_id(cell))
+        if original is None or not original.metadata["nbgrader"].get("grade") or original.metadata["nbgrader"].get("solution"):
+            continue  # only test cells are restored here (locked lesson cells: nbgrader restores them)
+        edited = cell.source not in (original.source, with_hidden_tests.get(grade_id(cell)))
+        if edited or cell.cell_type != original.cell_type or cell.metadata.get("nbgrader", {}).get("grade") is not True \
+                or cell.metadata["nbgrader"].get("locked") is not True \
+                or cell.metadata["nbgrader"].get("points") != original.metadata["nbgrader"].get("points"):
+            what = "source" if edited else "type or nbgrader metadata: unlocked?"
+            notes.append(f"test cell {grade_id(cell)} was edited ({what}): the released test was put back")
+            nb.cells[index] = nbformat.from_dict({**original, "id": cell.get("id", original.get("id"))})
+    missing = [gid for gid in released if gid in expected and gid not in present]
+    if missing:
+        notes.append(f"graded cells deleted: {', '.join(missing)} (tests are added back; answers score 0)")
+
+    aliases = _aliases(nb)
+    unchanged = {c.source for c in release.cells} | set(with_hidden_tests.values())
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and cell.source not in unchanged:
+            for finding in suspicious(cell.source, aliases):
+                notes.append(f"{_label(cell, index)} {finding}")
+    return Inspection(None, notes, nb)
