@@ -29,12 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbformat.reader import NotJSONError
 from tqdm.auto import tqdm
 
-from tools.notebooks import ROOT, graded_cells, solution_path, tool_environment
+from tools.guard import NOTES
+from tools.notebooks import ROOT, SOLUTIONS, graded_cells, solution_path, tool_environment
+from tools.precheck import inspect_submission
 from tools.release import ReleaseError, generate, nbgrader, scratch_course
-from tools.sandbox import Limits, run_limited
+from tools.sandbox import Limits, isolation_available, run_limited
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -45,6 +46,7 @@ class StudentResult:
     status: str  # "graded", or why not
     scores: dict[str, float] = field(default_factory=dict)  # grade_id -> score of auto-graded cells
     feedback: Path | None = None
+    notes: list[str] = field(default_factory=list)  # what needs the instructor's attention, graded or not
 
     @property
     def total(self) -> float:
@@ -82,12 +84,24 @@ class Report:
             lines.append(f"{'full marks %':<{width}}  {'':>11}  " + "  ".join(f"{v:>{len(i)}.1f}" for i, v in zip(ids, full)))
         return "\n".join(lines)
 
+    def attention(self) -> str:
+        """Every submission that was not graded or that needs a look, and why ("" if none)."""
+        lines = []
+        for r in self.students:
+            reasons = ([f"NOT GRADED: {r.status}"] if r.status != "graded" else []) + r.notes
+            if reasons:
+                lines.append(f"{r.student}:" + "".join(f"\n  - {reason}" for reason in reasons))
+        if not lines:
+            return ""
+        return f"{len(lines)} of {len(self.students)} submissions need attention:\n" + "\n".join(lines)
+
     def write_csv(self, path: Path) -> None:
         with open(path, "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["student", "status", "total", "max_total", *self.max_scores])
+            writer.writerow(["student", "status", "total", "max_total", *self.max_scores, "notes"])
             for r in self.students:
-                writer.writerow([r.student, r.status, r.total, self.max_total, *(r.scores.get(i, "") for i in self.max_scores)])
+                writer.writerow([r.student, r.status, r.total, self.max_total,
+                                 *(r.scores.get(i, "") for i in self.max_scores), " | ".join(r.notes)])
 
 
     def plot(self, folder: Path) -> list[Path]:
@@ -154,8 +168,15 @@ def report_from_gradebook(course: Path, assignment: str) -> Report:
         except MissingEntry:
             raise FileNotFoundError(f"the gradebook {database} has no assignment {assignment!r}") from None
         students = sorted(submission.student.id for submission in submissions)
-    return Report(assignment, max_scores,
-                  [StudentResult(student, "graded", read_scores(course, assignment, student)) for student in students])
+    try:
+        attention = json.loads(_attention_file(course, assignment).read_text())
+    except (OSError, ValueError):
+        attention = {}
+    graded = [StudentResult(student, "graded", read_scores(course, assignment, student),
+                            notes=attention.get(student, {}).get("notes", [])) for student in students]
+    not_graded = [StudentResult(student, entry["status"], notes=entry.get("notes", []))
+                  for student, entry in sorted(attention.items()) if student not in students and entry.get("status") != "graded"]
+    return Report(assignment, max_scores, graded + not_graded)
 
 
 def find_submissions(folder: Path, assignment: str) -> dict[str, Path | str]:
@@ -175,19 +196,20 @@ def find_submissions(folder: Path, assignment: str) -> dict[str, Path | str]:
     return found
 
 
-def check_notebook(path: Path) -> str | None:
-    """None if ``path`` is a notebook nbgrader can grade, else what is wrong with it."""
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except (NotJSONError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        return f"not a notebook (invalid JSON: {str(error)[:120]}); ask the student to resubmit the .ipynb file"
-    except Exception as error:  # nbformat raises several types for malformed notebooks
-        return f"not a readable notebook ({type(error).__name__}: {error})"
-    try:
-        nbformat.validate(nb)
-    except nbformat.ValidationError as error:
-        return f"notebook fails the nbformat schema ({error.message})"
-    return None
+def find_extras(folder: Path, submissions: dict[str, Path | str]) -> dict[str, list[str]]:
+    """student -> a note naming the other notebooks in the student's folder (not graded)."""
+    notes = {}
+    for student, chosen in submissions.items():
+        others = sorted(str(p.relative_to(folder / student)) for p in (folder / student).rglob("*.ipynb")
+                        if p != chosen and ".ipynb_checkpoints" not in p.parts)
+        if others:
+            notes[student] = [f"other notebooks in the student's folder were not graded: {', '.join(others)}"]
+    return notes
+
+
+def check_notebook(path: Path, assignment: str) -> str | None:
+    """None if ``path`` is a notebook of ``assignment`` that nbgrader can grade, else what is wrong."""
+    return inspect_submission(path, assignment).problem
 
 
 def read_scores(course: Path, assignment: str, student: str) -> dict[str, float]:
@@ -199,16 +221,46 @@ def read_scores(course: Path, assignment: str, student: str) -> dict[str, float]
                 if grade.cell.cell_type == "code" and grade.auto_score is not None}
 
 
-def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: str) -> None:
-    """Copy one student's autograde results from a scratch course into the class course: the
-    submitted and autograded notebooks, and every grade and comment into its gradebook."""
+def scores_from_notebook(path: Path, max_scores: dict[str, float]) -> dict[str, float]:
+    """Auto-graded scores recomputed from an autograded notebook's outputs, as nbgrader scores
+    them (a test cell with an error output scores 0, else its points), with the class's points."""
+    nb = nbformat.read(path, as_version=4)
+    scores = {name: 0.0 for name in max_scores}  # a test cell that is not there scores 0
+    for cell in nb.cells:
+        name = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if name in max_scores and cell.cell_type == "code":
+            failed = any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+            scores[name] = 0.0 if failed else max_scores[name]
+    return scores
+
+
+def notes_from_outputs(path: Path) -> list[str]:
+    """What the autograded notebook's errors say needs attention: cells stopped at the time limit
+    and cells that ran out of memory (other errors are the student's to fix, and score 0)."""
+    notes = []
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        label = f"cell {index}" + (f" ({cell.metadata.nbgrader.grade_id})" if "nbgrader" in cell.metadata else "")
+        for output in cell.get("outputs", []):
+            text = f"{output.get('ename', '')}: {output.get('evalue', '')}"
+            if output.get("ename") == "CellTimeoutError":
+                notes.append(f"{label} was stopped at the time limit per cell")
+            elif output.get("ename") == "MemoryError" or "can't allocate memory" in text or "out of memory" in text:
+                notes.append(f"{label} ran out of memory ({text[:120]})")
+    return notes
+
+
+def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: str, original: Path,
+                         scores: dict[str, float]) -> None:
+    """Put one student's autograde results from a scratch course into the class course: the
+    original submission (only if the course has none: what collect placed is never replaced), the
+    autograded notebook, and the auto-graded scores ``scores`` (checked against the notebook by
+    the caller). Only what autograding produces is copied: manual scores and comments stay empty."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    notebook = scratch / "submitted" / student / assignment / f"{assignment}.ipynb"
     kept = course / "submitted" / student / assignment / f"{assignment}.ipynb"
-    if not kept.exists() or kept.read_bytes() != notebook.read_bytes():  # never touch what collect placed
+    if not kept.exists():
         kept.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(notebook, kept)
+        shutil.copy(original, kept)
     target = course / "autograded" / student / assignment
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(scratch / "autograded" / student / assignment, target)
@@ -225,83 +277,158 @@ def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: 
         for notebook in graded.notebooks:
             for grade in notebook.grades:
                 target = gradebook.find_grade(grade.name, notebook.name, assignment, student)
-                target.auto_score, target.manual_score = grade.auto_score, grade.manual_score
-                target.extra_credit, target.needs_manual_grade = grade.extra_credit, grade.needs_manual_grade
-            for comment in notebook.comments:
-                target = gradebook.find_comment(comment.name, notebook.name, assignment, student)
-                target.auto_comment, target.manual_comment = comment.auto_comment, comment.manual_comment
+                if grade.name in scores:
+                    target.auto_score, target.needs_manual_grade = scores[grade.name], False
+                else:  # written answers: left for the instructor
+                    target.auto_score, target.needs_manual_grade = None, True
         gradebook.db.commit()
 
 
-def autograde_isolated(student: str, notebook: Path, assignment: str, template: Path, work: Path,
-                       limits: Limits, threads: int) -> tuple[str | None, Path]:
-    """Autograde one submission in its own scratch course under ``limits``.
+GRADING_CONFIG = """
+# added by tools.grade for grading in the sandbox
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import IgnorePattern, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata
+from tools.guard import GuardedExecute
+c.Autograde.autograde_preprocessors = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+c.CourseDirectory.source_directory = {source!r}
+"""
 
-    Returns (None or the reason it failed, the scratch course). The scratch course gets a copy
-    of the template's gradebook (the assignment and its cells), so nothing the submission does
-    can touch the class gradebook or another student's files.
+
+def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment: str, template: Path, work: Path,
+                       limits: Limits, threads: int, cell_seconds: int | None = None,
+                       hide: list[Path] = ()) -> tuple[str | None, Path, list[str]]:
+    """Autograde one prepared submission in its own scratch course under ``limits``.
+
+    Returns (None or the reason it failed, the scratch course, what happened while it ran). The
+    scratch course gets a copy of the template's gradebook (the assignment and its cells). In the
+    sandbox the scratch course is the only writable folder; the home folder, ``hide`` (the class
+    course, other submissions) and solutions/ look empty; everything else is read-only.
     """
     scratch = work / student
     shutil.rmtree(scratch, ignore_errors=True)
     scratch_course(scratch)
+    source = scratch / "source" / assignment  # the chapter's files besides the notebook (data, images)
+    shutil.copytree(SOLUTIONS / assignment, source, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+    with open(scratch / "nbgrader_config.py", "a") as config:
+        config.write(GRADING_CONFIG.format(source=str(scratch / "source")))
     shutil.copy(template / "gradebook.db", scratch / "gradebook.db")
     target = scratch / "submitted" / student / assignment
     target.mkdir(parents=True)
-    shutil.copy(notebook, target / f"{assignment}.ipynb")
+    nbformat.write(notebook, target / f"{assignment}.ipynb")
+    home = scratch / "home"
+    home.mkdir()
+    try:  # matplotlib's font cache: without it the first import warns on stderr while it builds one
+        import matplotlib
+
+        shutil.copytree(matplotlib.get_cachedir(), home / ".cache" / "matplotlib")
+    except (ImportError, OSError):
+        pass
     # the kernel inherits DLCOURSE_SMOKE=1: lessons run their smoke sizes whatever SMOKE the student left
-    env = tool_environment(DLCOURSE_SMOKE="1", OMP_NUM_THREADS=str(threads))
-    outcome = run_limited([sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force"],
-                          scratch, limits, env=env)
+    env = tool_environment(DLCOURSE_SMOKE="1", OMP_NUM_THREADS=str(threads), HOME=str(home))
+    env.pop("DLCOURSE_CACHE", None)  # the data cache is private too (home/.cache/dl-course)
+    data = [Path(env["DLCOURSE_DATA"])] if env.get("DLCOURSE_DATA") else []
+    command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force"]
+    if cell_seconds:
+        command.append(f"--Execute.timeout={int(cell_seconds)}")
+    outcome = run_limited(command, scratch, limits, env=env, hide=[*hide, SOLUTIONS], keep=[ROOT, *data])
+    notes = []
+    try:
+        notes = [str(note) for note in json.loads((scratch / NOTES).read_text())][:20]
+    except (OSError, ValueError, TypeError):
+        pass
     if outcome.limit:
-        return f"stopped by the {outcome.limit}", scratch
-    if outcome.returncode == 0 and (scratch / "autograded" / student / assignment).is_dir():
-        return None, scratch
+        return f"stopped by the {outcome.limit}", scratch, notes
+    if outcome.returncode == 0 and (scratch / "autograded" / student / assignment / f"{assignment}.ipynb").is_file():
+        return None, scratch, notes
     errors = [line for line in (outcome.stdout + outcome.stderr).splitlines() if "ERROR" in line or "Error" in line]
-    return "nbgrader autograde failed: " + (" | ".join(errors[-3:])[:500] or f"exit code {outcome.returncode}"), scratch
+    reason = " | ".join(errors[-3:])[:500] or f"exit code {outcome.returncode}"
+    return f"nbgrader autograde failed: {reason}", scratch, notes
+
+
+def _attention_file(course: Path, assignment: str) -> Path:
+    return course / "attention" / f"{assignment}.json"
+
+
+def save_attention(course: Path, assignment: str, results: list[StudentResult]) -> None:
+    """Record each student's status and notes of this run (merged with earlier runs), for `report`."""
+    path = _attention_file(course, assignment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        known = json.loads(path.read_text())
+    except (OSError, ValueError):
+        known = {}
+    known.update({r.student: {"status": r.status, "notes": r.notes} for r in results})
+    staged = path.with_suffix(".tmp")
+    staged.write_text(json.dumps(known, indent=1, sort_keys=True))
+    staged.replace(path)
 
 
 def grade_submissions(submissions: dict[str, Path | str], assignment: str, course: Path,
                       feedback: bool = True, log=print, workers: int | None = None,
-                      limits: Limits = Limits()) -> Report:
+                      limits: Limits = Limits(), cell_seconds: int | None = None,
+                      notes: dict[str, list[str]] | None = None, private: list[Path] = ()) -> Report:
     """Autograde every submission in parallel, each isolated, and merge the results into the
     class gradebook of ``course``; return the report. A submission that breaks, hangs or
-    exhausts a limit is reported and never stops the others."""
+    exhausts a limit is reported and never stops the others. ``notes``: what is already known
+    to need attention per student (e.g. extra files in the student's folder); ``private``: folders
+    no submission may see, besides the class course and the folders of the submissions."""
     scratch_course(course)
     generate(assignment, course)  # puts the assignment, its cells and points into the gradebook
     max_scores = graded_cells(nbformat.read(solution_path(assignment), as_version=4))
     workers = workers or os.cpu_count() or 1
     threads = max(1, (os.cpu_count() or 1) // workers)
     results: dict[str, StudentResult] = {}
-    runnable = {}
+    runnable: dict[str, tuple[Path, nbformat.NotebookNode]] = {}
     for student, source in submissions.items():
-        problem = source if isinstance(source, str) else check_notebook(source)
+        known = list((notes or {}).get(student, []))
+        inspection = inspect_submission(source, assignment) if isinstance(source, Path) else None
+        problem = source if isinstance(source, str) else inspection.problem
         if problem:
-            results[student] = StudentResult(student, problem)
-            log(f"{student}: skipped: {problem}")
+            results[student] = StudentResult(student, problem, notes=known)
+            log(f"{student}: NOT GRADED: {problem}")
         else:
-            runnable[student] = source
+            results[student] = StudentResult(student, "pending", notes=known + inspection.notes)
+            runnable[student] = (source, inspection.notebook)
+    # what a submission must not see: the class course and every submission's folder
+    hide = sorted({course.resolve(), *(p.resolve() for p in private)} | {path.resolve().parent for path, _ in runnable.values()})
     work = course / "work"
+    if runnable and limits.isolate and not isolation_available():
+        log("warning: this system does not allow user namespaces: submissions run with the network and "
+            "the file system of the user who grades (limits on time and memory still apply)")
     with ThreadPoolExecutor(max_workers=workers) as pool:  # threads only wait: the work runs in subprocesses
-        futures = {pool.submit(autograde_isolated, student, source, assignment, course, work, limits, threads): student
-                   for student, source in runnable.items()}
+        futures = {pool.submit(autograde_isolated, student, prepared, assignment, course, work, limits, threads,
+                               cell_seconds, hide): student
+                   for student, (_, prepared) in runnable.items()}
         for future in tqdm(as_completed(futures), total=len(futures), desc=f"grading {assignment}", unit="student",
                            disable=not runnable):
             student = futures[future]
-            failure, scratch = future.result()
+            result = results[student]
+            failure, scratch, happened = future.result()
+            result.notes += happened
+            graded = scratch / "autograded" / student / assignment / f"{assignment}.ipynb"
+            if not failure:
+                result.notes += notes_from_outputs(graded)
+                scores = scores_from_notebook(graded, max_scores)
+                if scores != read_scores(scratch, assignment, student):
+                    failure = ("the scores in the grading copy of the gradebook do not match the autograded notebook: "
+                               "the submission tampered with the gradebook; grade it by hand")
             if failure:
-                results[student] = StudentResult(student, failure)
+                result.status = failure
                 log(f"{student}: NOT GRADED: {failure}")
-                continue
-            merge_into_gradebook(scratch, course, assignment, student)  # one at a time: SQLite has one writer
+            else:
+                merge_into_gradebook(scratch, course, assignment, student, runnable[student][0], scores)
+                result.status, result.scores = "graded", read_scores(course, assignment, student)
+                log(f"{student}: {result.total:.1f}/{sum(max_scores.values()):.1f}")
             shutil.rmtree(scratch, ignore_errors=True)
-            results[student] = StudentResult(student, "graded", read_scores(course, assignment, student))
-            log(f"{student}: {results[student].total:.1f}/{sum(max_scores.values()):.1f}")
     shutil.rmtree(work, ignore_errors=True)
+    report = Report(assignment, max_scores, [results[student] for student in submissions])
+    save_attention(course, assignment, report.students)
     if feedback:
         pages = generate_feedback(course, assignment, [s for s, r in results.items() if r.status == "graded"])
         for student, page in pages.items():
             results[student].feedback = page
-    return Report(assignment, max_scores, [results[student] for student in submissions])
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=Limits.wall_seconds, help="seconds per submission, kernel included")
     parser.add_argument("--memory-gib", type=float, default=Limits.memory_bytes / 2**30,
                         help="address space per process in GiB (torch alone maps about 4.6)")
+    parser.add_argument("--cell-timeout", type=int, default=None,
+                        help="seconds per cell before it is interrupted (default: nbgrader_config.py's, 300)")
     args = parser.parse_args(argv)
     if args.workers < 1:
         print(f"error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
@@ -329,7 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         limits = Limits(wall_seconds=args.timeout, memory_bytes=int(args.memory_gib * 2**30))
         report = grade_submissions(submissions, args.assignment, args.course.resolve(), feedback=not args.no_feedback,
-                                   workers=args.workers, limits=limits)
+                                   workers=args.workers, limits=limits, cell_seconds=args.cell_timeout,
+                                   notes=find_extras(args.submissions.resolve(), submissions),
+                                   private=[args.submissions.resolve()])
     except ReleaseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -337,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report.table())
     report.write_csv(args.course / "grades.csv")
     print(f"\ngrades: {args.course / 'grades.csv'} | feedback (no hidden tests): {args.course / 'feedback'}")
+    print("\n" + (report.attention() or f"all {len(report.students)} submissions graded; none needs attention"))
     return 0 if all(r.status == "graded" for r in report.students) else 1
 
 

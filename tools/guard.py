@@ -7,7 +7,7 @@ notebook as nbgrader's Execute does, and also:
 - before the first cell, it snapshots the attributes of the modules and classes tests compare
   with (builtins, math, operator, torch, torch.testing, torch.Tensor, numpy, numpy.testing,
   numpy.ndarray) and IPython's hooks (custom exception handlers, AST and input transformers,
-  event callbacks, trace functions); before every test cell it puts back
+  trace functions); before every test cell it puts back
   whatever the submission replaced, so `torch.allclose = lambda *a, **k: True` or an exception
   handler that hides failures cannot pass a test (each restoration is noted);
 - when the kernel dies (`exit()`, `os._exit`, a crash), the remaining cells are not run and get
@@ -43,7 +43,7 @@ NOTES = "execution-notes.json"
 # snapshot in a module, sys.modules["_dlcourse_guard"], whose `report()` restores and prints.
 GUARD = r'''
 def _dlcourse_guard():
-    import builtins, math, operator, sys, types
+    import builtins, math, operator, os, sys, types
     guarded = [builtins, math, operator]
     try:
         import torch, torch.testing
@@ -68,18 +68,27 @@ def _dlcourse_guard():
         "ast_transformers": list(shell.ast_transformers),
         "input_transformers_post": list(shell.input_transformers_post),
         "input_transformers_cleanup": list(shell.input_transformers_cleanup),
-        "events": {name: list(callbacks) for name, callbacks in shell.events.callbacks.items()},
     }
     setattr_, getattr_, type_ = setattr, getattr, type
 
     modules = {"torch": "torch", "np": "numpy", "numpy": "numpy", "math": "math"}
+    libraries = tuple(os.path.dirname(m.__file__) + os.sep for m in guarded if getattr(m, "__file__", None)
+                      and os.path.basename(m.__file__) == "__init__.py")
+
+    def from_library(function):
+        code = getattr_(function, "__code__", None)
+        return code is not None and code.co_filename.startswith(libraries)
 
     def restore():
         changed = []
         for obj, attributes in saved:
             current = vars(obj)
             for name, value in attributes.items():
-                if current.get(name, restore) is value:
+                now = current.get(name, restore)
+                if now is value:
+                    continue
+                if getattr_(now, "__wrapped__", None) is value and from_library(now):
+                    attributes[name] = now  # torch wraps some of its own functions when it loads parts of itself
                     continue
                 try:
                     setattr_(obj, name, value)
@@ -113,10 +122,6 @@ def _dlcourse_guard():
             if list(getattr_(shell, name)) != hooks[name]:
                 getattr_(shell, name)[:] = hooks[name]
                 changed.append(f"IPython {name}")
-        for event, callbacks in shell.events.callbacks.items():
-            if list(callbacks) != hooks["events"].get(event, []):
-                callbacks[:] = hooks["events"].get(event, [])
-                changed.append(f"IPython {event} callbacks")
         if sys.gettrace() is not None or sys.getprofile() is not None:
             sys.settrace(None), sys.setprofile(None)
             changed.append("sys trace/profile function")

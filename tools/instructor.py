@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     grade = commands.add_parser("grade", help="autograde <course>/submitted in parallel, each submission isolated")
     grade.add_argument("--workers", type=int, default=None, help="default: the number of cores")
     grade.add_argument("--timeout", type=float, default=None, help="seconds per submission (default 600)")
+    grade.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default 300)")
     feedback = commands.add_parser("feedback", help="HTML feedback without hidden tests for every graded student")
     report = commands.add_parser("report", help="grades.csv, per-exercise statistics and plots from the gradebook")
     for command in (grade, feedback, report):
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         options = [str(args.course / "submitted"), "--assignment", args.assignment, "--course", str(args.course)]
         options += ["--workers", str(args.workers)] if args.workers else []
         options += ["--timeout", str(args.timeout)] if args.timeout else []
+        options += ["--cell-timeout", str(args.cell_timeout)] if args.cell_timeout else []
         return grade_tool.main(options)
     if args.command in ("feedback", "report"):
         try:
@@ -73,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         class_report.write_csv(args.course / "grades.csv")
         plots = class_report.plot(args.course / "plots")
         print(f"\ngrades: {args.course / 'grades.csv'} | plots: {', '.join(str(p) for p in plots)}")
+        print("\n" + (class_report.attention() or "no submission needs attention"))
         return 0
     try:
         result = collect(args.source, args.assignment, args.course.resolve(), args.id_pattern)

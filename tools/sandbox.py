@@ -152,19 +152,24 @@ def run_limited(command: list[str], cwd: Path, limits: Limits = Limits(), env: d
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                    preexec_fn=preexec, start_new_session=True)
-        limit = None
+        limit, deadline = None, start + limits.wall_seconds
         try:
-            process.wait(timeout=limits.wall_seconds)
-        except subprocess.TimeoutExpired:
-            limit = f"wall-clock limit of {limits.wall_seconds:g} s"
+            # wait4 also gives the CPU time of the command (unshare waits for it, so it is counted)
+            while not (done := os.wait4(process.pid, os.WNOHANG))[0]:
+                if time.monotonic() > deadline:
+                    limit = f"wall-clock limit of {limits.wall_seconds:g} s"
+                    break
+                time.sleep(0.05)
         finally:
-            try:  # the kernel and anything the submission started live in the same process group
+            try:  # without namespaces, anything started by the command is in its process group
                 os.killpg(process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            process.wait()
-        code = process.returncode
-        if limit is None and code == -signal.SIGXCPU:
+        if limit:
+            done = os.wait4(process.pid, 0)
+        _, status, usage = done
+        code = process.returncode = os.waitstatus_to_exitcode(status)
+        if limit is None and usage.ru_utime + usage.ru_stime >= limits.cpu_seconds:
             limit = f"CPU-time limit of {limits.cpu_seconds} s"
         return Outcome(code, _read(out, limits.max_output_bytes), _read(err, limits.max_output_bytes),
                        time.monotonic() - start, limit, isolated)
