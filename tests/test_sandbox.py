@@ -119,6 +119,8 @@ def test_files_outside_the_working_folder_are_hidden_or_read_only(tmp_path):
     own = tmp_path / "class" / "work" / "ann"  # inside a hidden folder, as the grader's scratch courses are
     own.mkdir()
     (own / "mine.txt").write_text("ann's")
+    marker = Path.home() / f".dlcourse-sandbox-test-{os.getpid()}"  # e.g. what an ~/.ssh key would be
+    marker.write_text("secret")
     outcome = run_limited(python(f"""
         import os, pathlib
         def attempt(what, action):
@@ -133,11 +135,13 @@ def test_files_outside_the_working_folder_are_hidden_or_read_only(tmp_path):
         attempt("read-own", lambda: open("mine.txt").read())
         attempt("write-own", lambda: open("new.txt", "w").write("ok"))
         attempt("write-tmp", lambda: open("/tmp/x", "w").write("ok"))
-        attempt("home", lambda: sorted(os.listdir(os.path.expanduser("~"))) == sorted(os.listdir({str(Path.home())!r})))
+        attempt("home", lambda: open({str(marker)!r}).read())
+        attempt("write-hidden", lambda: open({str(tmp_path / "class" / "new.db")!r}, "w").write("x"))
     """), own, Limits(wall_seconds=30), hide=[tmp_path / "class"])
+    marker.unlink()
     seen = dict(line.split(" ", 1) for line in outcome.stdout.splitlines())
     assert seen == {"read-gradebook": "FileNotFoundError", "list-work": "['ann']", "write-repo": "OSError",
                     "write-usr": "OSError", "read-own": "ann's", "write-own": "2", "write-tmp": "2",
-                    "home": "True"}, outcome.stdout + outcome.stderr
+                    "home": "FileNotFoundError", "write-hidden": "OSError"}, outcome.stdout + outcome.stderr
     assert (own / "new.txt").read_text() == "ok", "the working folder is the real one"
     assert not Path("/usr/sandbox-test").exists() and (tmp_path / "class" / "gradebook.db").read_text() == "grades"

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import ast
 import json
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbformat.reader import NotJSONError
-from nbformat.v4.nbbase import random_cell_id
 
 from tools.notebooks import chapters, release_path, solution_path
 
@@ -158,17 +158,19 @@ def _label(cell, index: int) -> str:
 def inspect_submission(path: Path, assignment: str) -> Inspection:
     """Can ``path`` be graded as ``assignment``, what is to be graded, and what needs attention."""
     try:
-        nb = nbformat.read(path, as_version=4)
+        text = Path(path).read_text(encoding="utf-8")
+        raw = json.loads(text)
+        with warnings.catch_warnings():  # nbformat warns when it gives duplicated cell ids new ones
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(text, as_version=4)
     except (NotJSONError, json.JSONDecodeError, UnicodeDecodeError) as error:
         return Inspection(f"not a notebook (invalid JSON: {str(error)[:120]}); ask the student to resubmit the .ipynb file")
     except Exception as error:  # nbformat raises several types for malformed notebooks
         return Inspection(f"not a readable notebook ({type(error).__name__}: {str(error)[:200]})")
     notes: list[str] = []
-    ids = Counter(c.get("id") for c in nb.cells if c.get("id"))
+    cells = raw.get("cells") if isinstance(raw, dict) else None
+    ids = Counter(c.get("id") for c in cells if isinstance(c, dict) and c.get("id")) if isinstance(cells, list) else {}
     if any(n > 1 for n in ids.values()):
-        for cell in nb.cells:
-            if ids.get(cell.get("id"), 0) > 1:
-                cell["id"] = random_cell_id()
         notes.append(f"duplicated cell ids ({sum(n for n in ids.values() if n > 1)} cells) were given new ids")
     try:
         nbformat.validate(nb)

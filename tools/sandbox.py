@@ -15,9 +15,9 @@ SIGINT costs that submission its grade and nothing else.
   - processes: the command is PID 1 of its own PID namespace, so when it ends or is killed every
     process it started ends with it, even one that left its process group (Jupyter kernels start in
     a session of their own); it sees no other process of the machine;
-  - files: the whole file system is read-only; ``/tmp`` and the home folder are private, empty
-    and writable (``HOME`` should point into ``cwd``); the folders in ``hide`` are replaced by
-    empty ones; ``cwd`` is the one writable folder that persists. The Python installation stays
+  - files: the whole file system is read-only; ``/tmp`` and ``/dev/shm`` are private, empty and
+    writable; the home folder and the folders in ``hide`` look empty and are read-only (``HOME``
+    should point into ``cwd``); ``cwd`` is the one writable folder that persists. The Python installation stays
     visible (read-only) even where it lies in a hidden folder, and so do the folders in ``keep``;
 - output: stdout and stderr go to files, and only the first ``max_output_bytes`` are read back.
 """
@@ -101,14 +101,16 @@ def _confine(cwd: Path, hide: list[Path], keep: list[Path]) -> list[str]:
     lines += ["awk '{print $5}' /proc/self/mountinfo | while read -r m; do case \"$m\" in /proc*|/sys*|/dev*) ;; "
               "*) mount -o remount,bind,ro \"$m\" 2>/dev/null || true ;; esac; done",
               "mount -t tmpfs -o mode=1777 tmpfs /tmp", "mount -t tmpfs -o mode=1777 tmpfs /dev/shm"]
-    for p in sorted(set(hidden), key=lambda p: len(p.parts)):  # outer folders first
-        if p != Path("/") and not _under(p, cwd):  # (a folder in /tmp is gone already)
-            lines.append(f"if [ -d {q(str(p))} ]; then mount -t tmpfs -o mode=755 tmpfs {q(str(p))}; fi")
+    covered = [p for p in sorted(set(hidden), key=lambda p: len(p.parts)) if p != Path("/") and not _under(p, cwd)]
+    for p in covered:  # outer folders first (one in /tmp is gone already; the empty tmpfs hides its path too)
+        lines.append(f"if mkdir -p {q(str(p))} 2>/dev/null; then mount -t tmpfs -o mode=755 tmpfs {q(str(p))}; fi")
     for fd, p in enumerate(shown, start=4):
         lines += [f"mkdir -p {q(str(p))}", f"mount --no-canonicalize --rbind /proc/self/fd/{fd} {q(str(p))}",
                   f"mount -o remount,bind,ro {q(str(p))}"]
     lines += [f"mkdir -p {q(str(cwd))}", f"mount --no-canonicalize --rbind /proc/self/fd/3 {q(str(cwd))}",
               f"mount -o remount,bind,rw {q(str(cwd))}"]
+    for p in covered:  # hidden folders are read-only too: nothing written there could be mistaken for real
+        lines.append(f"if mountpoint -q {q(str(p))}; then mount -o remount,ro {q(str(p))}; fi")
     lines += [f"exec {fd}<&-" for fd in range(3, 4 + len(shown))]
     lines += [f"cd {q(str(cwd))}", 'exec "$@"']
     return ["sh", "-c", "\n".join(lines), "sandbox"]
