@@ -4,6 +4,8 @@ import csv
 
 from tools.grade import Report, StudentResult, check_notebook
 
+CHAPTER = "01_fundamentals"
+
 
 def report():
     return Report("01_x", {"test_a": 1.0, "test_b": 2.0}, [
@@ -32,11 +34,11 @@ def test_csv_keeps_every_student(tmp_path):
 def test_check_notebook_explains_what_is_wrong(tmp_path):
     bad = tmp_path / "bad.ipynb"
     bad.write_text("{oops")
-    assert "invalid JSON" in check_notebook(bad) and "resubmit" in check_notebook(bad)
+    assert "invalid JSON" in check_notebook(bad, CHAPTER) and "resubmit" in check_notebook(bad, CHAPTER)
     wrong_schema = tmp_path / "schema.ipynb"
-    assert check_notebook(tmp_path / "missing.ipynb").startswith("not a readable notebook")
+    assert check_notebook(tmp_path / "missing.ipynb", CHAPTER).startswith("not a readable notebook")
     wrong_schema.write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code"}]}')
-    problem = check_notebook(wrong_schema)
+    problem = check_notebook(wrong_schema, CHAPTER)
     assert problem is not None and "invalid JSON" not in problem, problem
 
 

@@ -1,0 +1,78 @@
+"""The student's side: nbgrader's Validate button agrees with the autograder on the public tests.
+
+A student who solved every exercise sees Validate pass, and the autograder gives full marks
+(tests/test_grading.py). A student with one plausible wrong answer (the mutants of
+tests/mutants/) sees Validate fail only in that exercise's test cell, with the test's message
+saying what is wrong, or pass when only the hidden tests catch the mistake; the autograder takes
+exactly that exercise's points (tests/test_grading.py). The notebooks here are built from the
+release, as a student's are, so Validate runs the public tests only.
+"""
+
+import re
+import html
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.validator import Validator
+
+from tools.notebooks import chapters, release_path, solution_cells, solution_path
+
+pytestmark = pytest.mark.slow
+MUTANTS = Path(__file__).parent / "mutants"
+FIRST = chapters()[0]
+# the mistake that only the hidden tests catch (central vs forward differences agree to 1e-5 on x**2)
+HIDDEN_ONLY = {"numerical_gradient__forward_difference"}
+
+
+def solved_release(chapter: str, wrong: tuple[str, str] | None = None):
+    """The release with every answer cell filled in from the solution (one replaced by ``wrong``)."""
+    nb = nbformat.read(release_path(chapter), as_version=4)
+    solution = nbformat.read(solution_path(chapter), as_version=4)
+    answers = {name: solution.cells[index].source for name, index in solution_cells(solution).items()}
+    if wrong:
+        answers[wrong[0]] = wrong[1]
+    for name, index in solution_cells(nb).items():
+        nb.cells[index].source = answers[name]
+    for cell in nb.cells:  # written answers
+        if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = "My answer, in a few sentences."
+    return nb
+
+
+def validate(nb, path: Path) -> dict:
+    nbformat.write(nb, path)
+    return Validator().validate(str(path))
+
+
+def plain(text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+@pytest.mark.parametrize("chapter", chapters())
+def test_a_solved_release_passes_validate(chapter, tmp_path):
+    assert validate(solved_release(chapter), tmp_path / f"{chapter}.ipynb") == {}
+
+
+def one_mutant_per_exercise(chapter: str) -> list[Path]:
+    first = {}
+    for path in sorted((MUTANTS / chapter).glob("*.py")):
+        first.setdefault(path.stem.split("__")[0], path)
+    return list(first.values())
+
+
+@pytest.mark.parametrize("mutant", one_mutant_per_exercise(FIRST), ids=lambda p: p.stem)
+def test_validate_fails_only_where_the_autograder_takes_points(mutant, tmp_path):
+    exercise = mutant.stem.split("__")[0]
+    result = validate(solved_release(FIRST, (exercise, mutant.read_text())), tmp_path / f"{FIRST}.ipynb")
+    failed = result.get("failed", [])
+    test_cell = next(c.source for c in nbformat.read(release_path(FIRST), as_version=4).cells
+                     if c.metadata.get("nbgrader", {}).get("grade_id") == f"test_{exercise}")
+    for failure in failed:
+        assert failure["source"].strip() == test_cell.strip(), \
+            f"Validate failed a cell other than test_{exercise}: {failure['source'][:80]!r}"
+        message = plain(failure["error"]).strip().splitlines()[-1]
+        assert re.match(r"\w+(Error|Exception): \S", message), f"the failure should say what is wrong: {message!r}"
+    assert set(result) <= {"failed"}, result
+    assert bool(failed) == (mutant.stem not in HIDDEN_ONLY), \
+        "Validate should fail this wrong answer" if not failed else "only hidden tests were meant to catch this"
