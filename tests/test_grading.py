@@ -59,6 +59,13 @@ def test_solution_gets_full_marks(graded):
     assert results["solution"].scores == report.max_scores
 
 
+def test_plain_wrong_answers_need_no_attention(graded):
+    """Mutants are honest mistakes: graded, and not listed as needing attention."""
+    _, _, results, _ = graded
+    flagged = {name: r.notes for name, r in results.items() if r.notes and name != "deleted-test-cell"}
+    assert not flagged, flagged
+
+
 def test_untouched_release_gets_zero(graded):
     _, report, results, _ = graded
     assert results["release"].status == "graded"
@@ -110,7 +117,7 @@ def test_feedback_hides_the_hidden_tests(graded):
 
 def test_gradebook_holds_what_the_report_says(graded):
     chapter, report, results, course = graded
-    recorded = {r.student: r.scores for r in report_from_gradebook(course, chapter).students}
+    recorded = {r.student: r.scores for r in report_from_gradebook(course, chapter).students if r.status == "graded"}
     assert recorded == {r.student: r.scores for r in report.students if r.status == "graded"}
     assert not (course / "work").exists(), "scratch courses are removed after the merge"
 

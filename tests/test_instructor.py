@@ -31,8 +31,10 @@ def test_collect_grade_report_feedback(tmp_path, capsys):
     assert extra.read_text() == "a student's extra file", "grading must not delete anything that was collected"
 
     assert instructor(["report", "--assignment", chapter, "--course", str(course)]) == 0
+    out = capsys.readouterr().out
     rows = {row["student"]: row for row in csv.DictReader((course / "grades.csv").open())}
-    assert set(rows) == {"ann", "ben"}  # the gradebook holds graded submissions only
+    assert set(rows) == {"ann", "ben", "cat"} and rows["cat"]["status"].startswith("not a notebook (invalid JSON")
+    assert "1 of 3 submissions need attention" in out and "cat:" in out
     assert float(rows["ann"]["total"]) == float(rows["ann"]["max_total"]) > 0 and float(rows["ben"]["total"]) == 0
     assert (course / "plots" / "totals.png").exists() and (course / "plots" / "exercises.png").exists()
 

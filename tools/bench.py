@@ -1,9 +1,10 @@
 """Measure and print: chapter run times (smoke and full) with the targets the chapters report,
 `import utils` time, the overhead of `utils.training.fit`, the speed and memory of reference
-implementations against the PyTorch built-ins, and chapter 03's batching and optimiser. Every
+implementations against the PyTorch built-ins, chapter 03's batching and optimiser, and grading a
+class of 60 (tools/bench_grading.py: sequential vs parallel, overhead against papermill). Every
 figure states its hardware, versions and number of runs.
 
-    python -m tools.bench [--chapters 01_fundamentals] [--repeats 3] [--skip-notebooks]
+    python -m tools.bench [--chapters 01_fundamentals] [--repeats 3] [--skip-notebooks] [--skip-grading]
 """
 
 from __future__ import annotations
@@ -174,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chapters", nargs="*", default=None, help="default: all")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-notebooks", action="store_true")
+    parser.add_argument("--skip-grading", action="store_true", help="skip grading a class (about 20 min on 2 cores)")
+    parser.add_argument("--students", type=int, default=60, help="class size of the grading benchmark")
     parser.add_argument("--output", type=Path, default=ROOT / "build" / "bench.json")
     args = parser.parse_args(argv)
     report = {"hardware": hardware(), "results": []}
@@ -184,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     report["results"] += bench_fit(args.repeats)
     report["results"] += bench_references(args.repeats)
     report["results"] += bench_mlp(args.repeats)
+    if not args.skip_grading:
+        from tools.bench_grading import bench_grading
+
+        print("\ngrading (tools.grade, chapter 01, smoke mode):")
+        report["results"] += bench_grading(args.students, args.repeats)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2))
     print(f"\nwritten to {args.output}")

@@ -143,15 +143,17 @@ class Report:
         return [totals, exercises]
 
 
-def generate_feedback(course: Path, assignment: str, students: list[str]) -> dict[str, Path | None]:
+def generate_feedback(course: Path, assignment: str, students: list[str], workers: int | None = None) -> dict[str, Path | None]:
     """HTML feedback per student (hidden tests stripped by tools.feedback.StripHiddenTests, set in
-    nbgrader_config.py); None for a student whose feedback could not be generated."""
-    pages: dict[str, Path | None] = {}
-    for student in students:
+    nbgrader_config.py), ``workers`` students at a time; None for a student whose feedback could
+    not be generated."""
+    def one(student: str) -> Path | None:
         done = nbgrader(course, "generate_feedback", assignment, "--student", student, "--force")
         page = course / "feedback" / student / assignment / f"{assignment}.html"
-        pages[student] = page if done.returncode == 0 and page.exists() else None
-    return pages
+        return page if done.returncode == 0 and page.exists() else None
+
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:  # each one is a subprocess
+        return dict(zip(students, pool.map(one, students)))
 
 
 def report_from_gradebook(course: Path, assignment: str) -> Report:
@@ -425,7 +427,7 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
     report = Report(assignment, max_scores, [results[student] for student in submissions])
     save_attention(course, assignment, report.students)
     if feedback:
-        pages = generate_feedback(course, assignment, [s for s, r in results.items() if r.status == "graded"])
+        pages = generate_feedback(course, assignment, [s for s, r in results.items() if r.status == "graded"], workers)
         for student, page in pages.items():
             results[student].feedback = page
     return report

@@ -75,6 +75,10 @@ def _dlcourse_guard():
     libraries = tuple(os.path.dirname(m.__file__) + os.sep for m in guarded if getattr(m, "__file__", None)
                       and os.path.basename(m.__file__) == "__init__.py")
 
+    def from_library_module(cls):
+        module = sys.modules.get(getattr_(cls, "__module__", ""), None)
+        return getattr_(module, "__file__", None) is not None and module.__file__.startswith(libraries)
+
     def from_library(function):
         code = getattr_(function, "__code__", None)
         return code is not None and code.co_filename.startswith(libraries)
@@ -87,8 +91,9 @@ def _dlcourse_guard():
                 now = current.get(name, restore)
                 if now is value:
                     continue
-                if getattr_(now, "__wrapped__", None) is value and from_library(now):
-                    attributes[name] = now  # torch wraps some of its own functions when it loads parts of itself
+                if (getattr_(now, "__wrapped__", None) is value and from_library(now)) or (
+                        isinstance(now, type_) and isinstance(value, type_) and from_library_module(now)):
+                    attributes[name] = now  # torch rebinds some of its own names when it loads parts of itself
                     continue
                 try:
                     setattr_(obj, name, value)

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
         if args.command == "feedback":
-            students = [r.student for r in class_report.students]
+            students = [r.student for r in class_report.students if r.status == "graded"]
             pages = grade_tool.generate_feedback(args.course.resolve(), args.assignment, students)
             missing = sorted(student for student, page in pages.items() if page is None)
             print(f"feedback for {len(pages) - len(missing)} students in {args.course / 'feedback'}"
