@@ -48,7 +48,7 @@ book: $(STAMP) ## build the Jupyter Book site offline into build/book/_build/htm
 grade: $(STAMP) ## autograde SUBMISSIONS=<dir>/<student>/<assignment>/*.ipynb
 	$(BIN)/python -m tools.grade $(SUBMISSIONS) --assignment $(ASSIGNMENT)
 
-bench: $(STAMP) ## measure chapter run times, utils speed and memory, and print them
+bench: $(STAMP) ## measure chapter run times, utils speed and memory, grading a class of 60; print them
 	$(BIN)/python -m tools.bench
 
 clean: ## remove build outputs (keeps .venv)

@@ -8,6 +8,7 @@ functions as `python -m tools.grade` (find_submissions, find_extras).
 """
 
 import json
+import os
 import sqlite3
 import textwrap
 from pathlib import Path
@@ -179,6 +180,10 @@ def _replace(nb, exercise: str, source: str):
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
+    if not isolation_available():  # several cases rely on the namespaces (PID 1, hidden files)
+        if os.environ.get("CI"):
+            pytest.fail("CI machines allow user namespaces (unshare); the grader must use them")
+        pytest.skip("this machine does not allow user namespaces: the grader warns that submissions run unconfined")
     folder = tmp_path_factory.mktemp("hostile-class")
     cases = build_class(folder)
     submitted = folder / "submitted"
@@ -226,9 +231,8 @@ def test_nothing_reaches_other_students_or_the_class_gradebook(hostile):
     output = "".join(o.get("text", "") for c in nbformat.read(
         folder / "course" / "autograded" / "snoops" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4).cells
         for o in c.get("outputs", []))
-    if isolation_available():
-        assert "readable" not in output.replace("../../../gradebook.db readable", ""), output
-        assert "WRITTEN" not in output, output
+    assert "readable" not in output.replace("../../../gradebook.db readable", ""), output
+    assert "WRITTEN" not in output, output
 
 
 def test_gradebook_is_consistent(hostile):

@@ -1,17 +1,22 @@
 """Autograde a class's submissions with the real nbgrader, in parallel, each one isolated.
 
     python -m tools.grade SUBMISSIONS [--assignment 01_fundamentals] [--course grading] [--workers N]
+                                      [--timeout S] [--cell-timeout S] [--memory-gib G]
 
 SUBMISSIONS holds one folder per student, in nbgrader's `submitted/` layout
 (``<student>/<assignment>/<assignment>.ipynb``, as `nbgrader collect`, `zip_collect` or
 `python -m tools.instructor collect` leave it) or flat (``<student>/<assignment>.ipynb``). Each
-notebook is checked, then autograded by `nbgrader autograde` with the smoke parameters
-(DLCOURSE_SMOKE=1) in its own scratch course under tools.sandbox limits (wall clock, CPU time,
-memory, no network where the system allows it), N at a time. Results are merged one by one into
-the class gradebook of the course folder (default: grading/, git-ignored), and feedback without
-the hidden tests is generated. A broken, hanging or hostile submission is reported and never
-stops the class's run; the gradebook only ever receives complete autograde results. Finally a
-table per student and per exercise is printed and written to <course>/grades.csv.
+notebook is checked without running it (tools.precheck: readable, of this assignment, test cells
+put back as released, suspicious code noted), then autograded by `nbgrader autograde` with the
+smoke parameters (DLCOURSE_SMOKE=1) and tools.guard's hardened Execute, in its own scratch course
+under tools.sandbox (limits on wall clock, CPU time and memory; no network, own PID namespace,
+read-only file system with the class's files hidden, where the system allows it), N at a time.
+Scores are recomputed from the autograded notebook and merged one by one into the class gradebook
+of the course folder (default: grading/, git-ignored), and feedback without the hidden tests is
+generated. A broken, hanging or hostile submission is reported and never stops the class's run;
+the gradebook only ever receives complete autograde results. Finally a table per student and per
+exercise is printed and written to <course>/grades.csv, followed by the summary of submissions
+that need attention and why (also kept in <course>/attention/<assignment>.json).
 """
 
 from __future__ import annotations

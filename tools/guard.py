@@ -5,11 +5,12 @@ them pass without solving the exercise, or to stop the grading. :class:`GuardedE
 notebook as nbgrader's Execute does, and also:
 
 - before the first cell, it snapshots the attributes of the modules and classes tests compare
-  with (builtins, math, operator, torch, torch.testing, torch.Tensor, numpy, numpy.testing,
-  numpy.ndarray) and IPython's hooks (custom exception handlers, AST and input transformers,
-  trace functions); before every test cell it puts back
-  whatever the submission replaced, so `torch.allclose = lambda *a, **k: True` or an exception
-  handler that hides failures cannot pass a test (each restoration is noted);
+  with (builtins, math, operator, torch, torch.testing, torch.Tensor, torch.nn.functional, numpy,
+  numpy.testing, numpy.ndarray) and IPython's hooks (custom exception handler, AST and input
+  transformers, trace function); before every test cell it puts back whatever the submission
+  replaced, and removes globals that hide a built-in or rebind `torch`, `np` or `math`, so that
+  `torch.allclose = lambda *a, **k: True`, `isinstance = ...` or an exception handler that hides
+  failures cannot pass a test (each restoration is noted);
 - when the kernel dies (`exit()`, `os._exit`, a crash), the remaining cells are not run and get
   an error, so they score 0 and the cells before them keep their scores;
 - when the kernel ignores the interrupt sent at the cell time limit (a loop that ignores SIGINT),
