@@ -1,8 +1,11 @@
-"""The class report: per-student rows, per-exercise statistics, CSV."""
+"""The class report: per-student rows, per-exercise statistics, CSV; the gradebook snapshot
+that parallel workers start from."""
 
 import csv
+import sqlite3
+from contextlib import closing
 
-from tools.grade import Report, StudentResult, check_notebook
+from tools.grade import Report, StudentResult, check_notebook, snapshot_gradebook
 
 CHAPTER = "01_fundamentals"
 
@@ -46,3 +49,19 @@ def test_plots_are_written(tmp_path):
     paths = report().plot(tmp_path / "plots")
     assert [p.name for p in paths] == ["totals.png", "exercises.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000 for p in paths)
+
+
+def test_snapshot_holds_committed_rows_while_another_connection_writes(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    with closing(sqlite3.connect(course / "gradebook.db")) as db:
+        db.execute("create table assignment (name text)")
+        db.execute("insert into assignment values ('01_fundamentals')")
+        db.commit()
+        db.execute("insert into assignment values ('half-written')")  # a write in progress, not committed
+        snapshot = snapshot_gradebook(course, tmp_path / "work" / "template.db")
+        db.rollback()
+    with closing(sqlite3.connect(snapshot)) as copy:
+        assert copy.execute("pragma integrity_check").fetchone() == ("ok",)
+        assert copy.execute("select name from assignment").fetchall() == [("01_fundamentals",)]
+    assert snapshot_gradebook(course, snapshot) == snapshot  # taken again over an older one

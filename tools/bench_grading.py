@@ -99,7 +99,7 @@ def bench_grading(students: int = 60, repeats: int = 3, workers: int | None = No
         graded = []
         for run in range(repeats):
             start = time.perf_counter()
-            failure, _, _ = autograde_isolated(f"run{run}", prepared, CHAPTER, course, course / "work", limits,
+            failure, _, _ = autograde_isolated(f"run{run}", prepared, CHAPTER, course / "gradebook.db", course / "work", limits,
                                                threads=os.cpu_count() or 1, cell_seconds=CELL_SECONDS)
             graded.append(time.perf_counter() - start)
             assert failure is None, failure
@@ -117,13 +117,17 @@ def bench_grading(students: int = 60, repeats: int = 3, workers: int | None = No
         totals = {}
         for count in (1, workers):
             start = time.perf_counter()
+            messages = []
             report = grade_submissions(submissions, CHAPTER, scratch / f"course-{count}", feedback=True,
-                                       log=lambda _: None, workers=count, limits=limits, cell_seconds=CELL_SECONDS)
+                                       log=messages.append, workers=count, limits=limits, cell_seconds=CELL_SECONDS)
             totals[count] = time.perf_counter() - start
             graded_count = sum(r.status == "graded" for r in report.students)
             attention = sum(bool(r.notes) or r.status != "graded" for r in report.students)
             print(f"  {students} submissions, {count} worker(s): {totals[count]:7.1f} s "
                   f"({graded_count} graded, {attention} needing attention)", flush=True)
+            for message in messages:  # the two invalid-JSON notebooks, and anything unexpected
+                if "NOT GRADED" in message:
+                    print(f"    {message[:200]}")
             shutil.rmtree(scratch / f"course-{count}", ignore_errors=True)
         speedup = totals[1] / totals[workers]
         print(f"  speed-up with {workers} workers: {speedup:.2f}x (target on 2 cores: at least 1.7x)")

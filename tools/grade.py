@@ -29,6 +29,7 @@ import re
 import shutil
 import statistics
 import sys
+from contextlib import closing
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -302,13 +303,29 @@ c.CourseDirectory.source_directory = {source!r}
 """
 
 
-def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment: str, template: Path, work: Path,
+def snapshot_gradebook(course: Path, target: Path) -> Path:
+    """A consistent copy of the course's gradebook at ``target``, through SQLite's backup API.
+
+    Workers copy this snapshot, never the class gradebook itself: the class gradebook is written
+    (results merged in) while other submissions start, and a file copied in the middle of a write
+    can be torn."""
+    import sqlite3
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    with closing(sqlite3.connect(course / "gradebook.db")) as source, closing(sqlite3.connect(target)) as copy:
+        source.backup(copy)
+    return target
+
+
+def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment: str, gradebook: Path, work: Path,
                        limits: Limits, threads: int, cell_seconds: int | None = None,
                        hide: list[Path] = ()) -> tuple[str | None, Path, list[str]]:
     """Autograde one prepared submission in its own scratch course under ``limits``.
 
     Returns (None or the reason it failed, the scratch course, what happened while it ran). The
-    scratch course gets a copy of the template's gradebook (the assignment and its cells). In the
+    scratch course gets a copy of ``gradebook`` (the assignment and its cells): a snapshot that
+    nothing writes to while submissions are graded (see ``snapshot_gradebook``). In the
     sandbox the scratch course is the only writable folder; the home folder, ``hide`` (the class
     course, other submissions) and solutions/ look empty; everything else is read-only.
     """
@@ -319,7 +336,7 @@ def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment
     shutil.copytree(SOLUTIONS / assignment, source, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
     with open(scratch / "nbgrader_config.py", "a") as config:
         config.write(GRADING_CONFIG.format(source=str(scratch / "source")))
-    shutil.copy(template / "gradebook.db", scratch / "gradebook.db")
+    shutil.copy(gradebook, scratch / "gradebook.db")
     target = scratch / "submitted" / student / assignment
     target.mkdir(parents=True)
     nbformat.write(notebook, target / f"{assignment}.ipynb")
@@ -400,11 +417,12 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
     # what a submission must not see: the class course and every submission's folder
     hide = sorted({course.resolve(), *(p.resolve() for p in private)} | {path.resolve().parent for path, _ in runnable.values()})
     work = course / "work"
+    template = snapshot_gradebook(course, work / "gradebook-template.db")
     if runnable and limits.isolate and not isolation_available():
         log("warning: this system does not allow user namespaces: submissions run with the network and "
             "the file system of the user who grades (limits on time and memory still apply)")
     with ThreadPoolExecutor(max_workers=workers) as pool:  # threads only wait: the work runs in subprocesses
-        futures = {pool.submit(autograde_isolated, student, prepared, assignment, course, work, limits, threads,
+        futures = {pool.submit(autograde_isolated, student, prepared, assignment, template, work, limits, threads,
                                cell_seconds, hide): student
                    for student, (_, prepared) in runnable.items()}
         for future in tqdm(as_completed(futures), total=len(futures), desc=f"grading {assignment}", unit="student",
