@@ -145,3 +145,25 @@ def test_files_outside_the_working_folder_are_hidden_or_read_only(tmp_path):
                     "home": "FileNotFoundError", "write-hidden": "OSError"}, outcome.stdout + outcome.stderr
     assert (own / "new.txt").read_text() == "ok", "the working folder is the real one"
     assert not Path("/usr/sandbox-test").exists() and (tmp_path / "class" / "gradebook.db").read_text() == "grades"
+
+
+def test_kept_folders_under_tmp_stay_visible_read_only(tmp_path):
+    """A clone under /tmp (its virtual environment, the repository) is shown again over the
+    sandbox's empty /tmp; other files in /tmp are not."""
+    require_isolation()
+    assert str(tmp_path).startswith("/tmp/"), "pytest's tmp_path is expected under /tmp"
+    kept, other, work = tmp_path / "clone", tmp_path / "other", tmp_path / "work"
+    for folder in (kept, other, work):
+        folder.mkdir()
+    (kept / "tool.txt").write_text("kept")
+    (other / "secret.txt").write_text("other")
+    outcome = run_limited(python(f"""
+        import os
+        print(open({str(kept / "tool.txt")!r}).read())
+        print(os.path.exists({str(other / "secret.txt")!r}))
+        try:
+            open({str(kept / "new.txt")!r}, "w")
+        except OSError as error:
+            print(type(error).__name__)
+    """), work, Limits(wall_seconds=30), keep=[kept])
+    assert outcome.stdout.split() == ["kept", "False", "OSError"], outcome.stdout + outcome.stderr

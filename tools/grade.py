@@ -366,7 +366,8 @@ def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment
     if outcome.returncode == 0 and (scratch / "autograded" / student / assignment / f"{assignment}.ipynb").is_file():
         return None, scratch, notes
     errors = [line for line in (outcome.stdout + outcome.stderr).splitlines() if "ERROR" in line or "Error" in line]
-    reason = " | ".join(errors[-3:])[:500] or f"exit code {outcome.returncode}"
+    last = outcome.stderr.strip().splitlines()[-1:] or outcome.stdout.strip().splitlines()[-1:]
+    reason = " | ".join(errors[-3:])[:500] or f"exit code {outcome.returncode}" + "".join(f": {line[:300]}" for line in last)
     return f"nbgrader autograde failed: {reason}", scratch, notes
 
 

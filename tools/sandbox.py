@@ -91,7 +91,9 @@ def _confine(cwd: Path, hide: list[Path], keep: list[Path]) -> list[str]:
     hidden = [home] + [p.resolve() for p in hide]
     python = {Path(sys.prefix), Path(sys.base_prefix), Path(os.path.realpath(sys.executable)).parent}
     shown = sorted({p.resolve() for p in [*python, *keep] if p.exists()} - {cwd})
-    shown = [p for p in shown if any(_under(p, h) for h in hidden) and not _under(p, cwd)]
+    # /tmp and /dev/shm become empty tmpfs too: a clone (its virtual environment) under /tmp is shown again
+    scratch = [Path("/tmp").resolve(), Path("/dev/shm").resolve()]
+    shown = [p for p in shown if any(_under(p, h) for h in [*hidden, *scratch]) and not _under(p, cwd)]
     if len(shown) > 6:
         raise ValueError(f"at most 6 folders can be kept visible inside hidden ones (sh has fds 3-9): {shown}")
     q = shlex.quote
