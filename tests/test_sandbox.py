@@ -10,6 +10,8 @@ import pytest
 
 from tools.sandbox import Limits, isolation_available, run_limited
 
+REPOSITORY = Path(__file__).resolve().parent.parent  # kept visible (read-only), as the grader keeps it
+
 
 def python(code: str) -> list[str]:
     return [sys.executable, "-c", textwrap.dedent(code)]
@@ -137,7 +139,7 @@ def test_files_outside_the_working_folder_are_hidden_or_read_only(tmp_path):
         attempt("write-tmp", lambda: open("/tmp/x", "w").write("ok"))
         attempt("home", lambda: open({str(marker)!r}).read())
         attempt("write-hidden", lambda: open({str(tmp_path / "class" / "new.db")!r}, "w").write("x"))
-    """), own, Limits(wall_seconds=30), hide=[tmp_path / "class"])
+    """), own, Limits(wall_seconds=30), hide=[tmp_path / "class"], keep=[REPOSITORY])
     marker.unlink()
     seen = dict(line.split(" ", 1) for line in outcome.stdout.splitlines())
     assert seen == {"read-gradebook": "FileNotFoundError", "list-work": "['ann']", "write-repo": "OSError",

@@ -103,15 +103,21 @@ def _confine(cwd: Path, hide: list[Path], keep: list[Path]) -> list[str]:
     lines += ["awk '{print $5}' /proc/self/mountinfo | while read -r m; do case \"$m\" in /proc*|/sys*|/dev*) ;; "
               "*) mount -o remount,bind,ro \"$m\" 2>/dev/null || true ;; esac; done",
               "mount -t tmpfs -o mode=1777 tmpfs /tmp", "mount -t tmpfs -o mode=1777 tmpfs /dev/shm"]
-    covered = [p for p in sorted(set(hidden), key=lambda p: len(p.parts)) if p != Path("/") and not _under(p, cwd)]
-    for p in covered:  # outer folders first (one in /tmp is gone already; the empty tmpfs hides its path too)
-        lines.append(f"if mkdir -p {q(str(p))} 2>/dev/null; then mount -t tmpfs -o mode=755 tmpfs {q(str(p))}; fi")
-    for fd, p in enumerate(shown, start=4):
-        lines += [f"mkdir -p {q(str(p))}", f"mount --no-canonicalize --rbind /proc/self/fd/{fd} {q(str(p))}",
-                  f"mount -o remount,bind,ro {q(str(p))}"]
+    covered = {p for p in hidden if p != Path("/") and not _under(p, cwd)}
+    fds = {p: fd for fd, p in enumerate(shown, start=4)}
+    # outer folders first, so that a folder hidden inside a shown one (solutions/ in the repository)
+    # is covered after the shown one is bound, and a folder shown inside a hidden one (the Python
+    # install in the home folder) after the hidden one is covered; at the same path, showing wins
+    for p in sorted(covered | set(shown), key=lambda p: (len(p.parts), p in fds, str(p))):
+        if p in fds:
+            lines += [f"mkdir -p {q(str(p))}", f"mount --no-canonicalize --rbind /proc/self/fd/{fds[p]} {q(str(p))}",
+                      f"mount -o remount,bind,ro {q(str(p))}"]
+        else:  # (one in /tmp is gone already; the empty tmpfs hides its path too)
+            lines.append(f"if mkdir -p {q(str(p))} 2>/dev/null; then mount -t tmpfs -o mode=755 tmpfs {q(str(p))}; fi")
     lines += [f"mkdir -p {q(str(cwd))}", f"mount --no-canonicalize --rbind /proc/self/fd/3 {q(str(cwd))}",
               f"mount -o remount,bind,rw {q(str(cwd))}"]
-    for p in covered:  # hidden folders are read-only too: nothing written there could be mistaken for real
+    # hidden folders are read-only too: nothing written there could be mistaken for real
+    for p in sorted(covered - set(shown), key=lambda p: len(p.parts), reverse=True):
         lines.append(f"if mountpoint -q {q(str(p))}; then mount -o remount,ro {q(str(p))}; fi")
     lines += [f"exec {fd}<&-" for fd in range(3, 4 + len(shown))]
     lines += [f"cd {q(str(cwd))}", 'exec "$@"']
