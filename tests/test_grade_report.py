@@ -5,7 +5,9 @@ import csv
 import sqlite3
 from contextlib import closing
 
-from tools.grade import Report, StudentResult, check_notebook, snapshot_gradebook
+import nbformat
+
+from tools.grade import Report, StudentResult, check_notebook, notes_from_outputs, scores_from_notebook, snapshot_gradebook
 
 CHAPTER = "01_fundamentals"
 
@@ -65,3 +67,30 @@ def test_snapshot_holds_committed_rows_while_another_connection_writes(tmp_path)
         assert copy.execute("pragma integrity_check").fetchone() == ("ok",)
         assert copy.execute("select name from assignment").fetchall() == [("01_fundamentals",)]
     assert snapshot_gradebook(course, snapshot) == snapshot  # taken again over an older one
+
+
+def graded_notebook(path, outputs):
+    """An autograded notebook: one test cell per entry of ``outputs`` (grade id -> its outputs),
+    whose metadata claims 100 points (the class's points must win)."""
+    nb = nbformat.v4.new_notebook()
+    for name, cell_outputs in outputs.items():
+        cell = nbformat.v4.new_code_cell("check()", outputs=[nbformat.from_dict(o) for o in cell_outputs])
+        cell.metadata.nbgrader = {"grade": True, "solution": False, "locked": True, "points": 100, "grade_id": name}
+        nb.cells.append(cell)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_recomputed_scores_follow_nbgraders_rule(tmp_path):
+    stderr = {"output_type": "stream", "name": "stderr", "text": "UserWarning: something\n"}
+    path = graded_notebook(tmp_path / "graded.ipynb", {
+        "test_clean": [{"output_type": "stream", "name": "stdout", "text": "fine\n"}],
+        "test_error": [{"output_type": "error", "ename": "AssertionError", "evalue": "no", "traceback": []}],
+        "test_stderr": [stderr],
+        "test_partial": [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                          "data": {"text/plain": "0.5"}}],
+    })
+    max_scores = {"test_clean": 2.0, "test_error": 1.0, "test_stderr": 1.0, "test_partial": 2.0, "test_missing": 1.0}
+    assert scores_from_notebook(path, max_scores) == {
+        "test_clean": 2.0, "test_error": 0.0, "test_stderr": 0.0, "test_partial": 0.5, "test_missing": 0.0}
+    assert notes_from_outputs(path) == ["cell 2 (test_stderr) wrote to stderr, which nbgrader scores 0 (UserWarning: something)"]

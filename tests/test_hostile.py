@@ -79,7 +79,7 @@ def build_class(folder: Path) -> dict:
         _hog = []
         while True:
             _hog.append(torch.empty(2**28))  # 1 GiB each, until the memory limit
-        """), zero("pairwise_squared_distances"), "ran out of memory")
+        """), zero("pairwise_squared_distances"), "ran out of memory the grader deleted the globals it assigned (_hog)")
     case("exits-the-kernel", prepend(solution(), "mse_gradients", "import os\nos._exit(1)"),
          zero("mse_gradients", "sgd_step", "array_dataset"), "the kernel died")
     case("raises", prepend(solution(), "numerical_gradient", "raise ValueError('not done yet')"),

@@ -22,6 +22,7 @@ that need attention and why (also kept in <course>/attention/<assignment>.json).
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import json
 import os
@@ -230,21 +231,27 @@ def read_scores(course: Path, assignment: str, student: str) -> dict[str, float]
 
 
 def scores_from_notebook(path: Path, max_scores: dict[str, float]) -> dict[str, float]:
-    """Auto-graded scores recomputed from an autograded notebook's outputs, as nbgrader scores
-    them (a test cell with an error output scores 0, else its points), with the class's points."""
+    """Auto-graded scores recomputed from an autograded notebook's outputs by nbgrader's own rule
+    (``nbgrader.utils.determine_grade``: a test cell with an error or any stderr output scores 0, a
+    single numeric result is partial credit, else full points), with the class's points, not the
+    points written in the submission's metadata."""
+    from nbgrader.utils import determine_grade
+
     nb = nbformat.read(path, as_version=4)
     scores = {name: 0.0 for name in max_scores}  # a test cell that is not there scores 0
     for cell in nb.cells:
         name = cell.metadata.get("nbgrader", {}).get("grade_id")
         if name in max_scores and cell.cell_type == "code":
-            failed = any(output.get("output_type") == "error" for output in cell.get("outputs", []))
-            scores[name] = 0.0 if failed else max_scores[name]
+            cell = copy.deepcopy(cell)
+            cell.metadata.nbgrader.update(grade=True, solution=False, points=max_scores[name])
+            scores[name] = float(determine_grade(cell)[0] or 0.0)
     return scores
 
 
 def notes_from_outputs(path: Path) -> list[str]:
-    """What the autograded notebook's errors say needs attention: cells stopped at the time limit
-    and cells that ran out of memory (other errors are the student's to fix, and score 0)."""
+    """What the autograded notebook's outputs say needs attention: cells stopped at the time limit,
+    cells that ran out of memory, and test cells that wrote to stderr (nbgrader scores those 0
+    even when every check passed). Other errors are the student's to fix, and score 0."""
     notes = []
     for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
         label = f"cell {index}" + (f" ({cell.metadata.nbgrader.grade_id})" if "nbgrader" in cell.metadata else "")
@@ -254,6 +261,10 @@ def notes_from_outputs(path: Path) -> list[str]:
                 notes.append(f"{label} was stopped at the time limit per cell")
             elif output.get("ename") == "MemoryError" or "can't allocate memory" in text or "out of memory" in text:
                 notes.append(f"{label} ran out of memory ({text[:120]})")
+            elif output.get("output_type") == "stream" and output.get("name") == "stderr" and \
+                    cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata.nbgrader.get("solution"):
+                first = next((line for line in str(output.get("text", "")).splitlines() if line.strip()), "")
+                notes.append(f"{label} wrote to stderr, which nbgrader scores 0 ({first[:120]})")
     return notes
 
 
@@ -436,9 +447,12 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
             if not failure:
                 result.notes += notes_from_outputs(graded)
                 scores = scores_from_notebook(graded, max_scores)
-                if scores != read_scores(scratch, assignment, student):
-                    failure = ("the scores in the grading copy of the gradebook do not match the autograded notebook: "
-                               "the submission tampered with the gradebook; grade it by hand")
+                recorded = read_scores(scratch, assignment, student)
+                if scores != recorded:
+                    differ = ", ".join(f"{name}: {recorded.get(name)} in the gradebook, {scores.get(name)} from the notebook"
+                                       for name in sorted(set(scores) | set(recorded)) if scores.get(name) != recorded.get(name))
+                    failure = ("the scores in the grading copy of the gradebook do not match the autograded notebook "
+                               f"({differ[:300]}): the submission tampered with the gradebook; grade it by hand")
             if failure:
                 result.status = failure
                 log(f"{student}: NOT GRADED: {failure}")

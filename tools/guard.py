@@ -11,6 +11,9 @@ notebook as nbgrader's Execute does, and also:
   replaced, and removes globals that hide a built-in or rebind `torch`, `np` or `math`, so that
   `torch.allclose = lambda *a, **k: True`, `isinstance = ...` or an exception handler that hides
   failures cannot pass a test (each restoration is noted);
+- after a cell runs out of memory, it deletes the globals that cell assigns (a memory bomb's
+  list) and collects garbage, so the cells after it run with the memory they would have had,
+  not with whatever the bomb happened to leave;
 - when the kernel dies (`exit()`, `os._exit`, a crash), the remaining cells are not run and get
   an error, so they score 0 and the cells before them keep their scores;
 - when the kernel ignores the interrupt sent at the cell time limit (a loop that ignores SIGINT),
@@ -26,6 +29,7 @@ flags such code statically.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import signal
@@ -138,7 +142,15 @@ def _dlcourse_guard():
         if changed:
             print("\n".join(changed))
 
-    module.restore, module.report = restore, report
+    def release(names):
+        import gc
+        gone = [n for n in names if n in shell.user_ns]
+        for name in gone:
+            del shell.user_ns[name]
+        gc.collect()
+        print("\n".join(gone))
+
+    module.restore, module.report, module.release = restore, report, release
     sys.modules["_dlcourse_guard"] = module
 
 _dlcourse_guard()
@@ -147,6 +159,42 @@ SNAPSHOT = f"exec({GUARD!r}, {{'get_ipython': get_ipython}})"
 
 # Runs before every test cell; prints what it had to put back, one item per line.
 RESTORE = "import _dlcourse_guard\n_dlcourse_guard.report()"
+# Runs after a cell that ran out of memory: deletes the globals it assigned, prints their names.
+RELEASE = "import _dlcourse_guard\n_dlcourse_guard.release({names!r})"
+
+
+def assigned_globals(source: str) -> list[str]:
+    """The global names a cell's code binds at its top level (assignments, loop targets, imports,
+    definitions), not those bound inside functions or classes; [] if it does not parse."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        tree = ast.parse(TransformerManager().transform_cell(source))
+    except (SyntaxError, ValueError):
+        return []
+    names: list[str] = []
+
+    def visit(node):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+            return  # their bodies are another scope
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.append(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.extend((alias.asname or alias.name).split(".")[0] for alias in node.names if alias.name != "*")
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return sorted(set(names))
+
+
+def ran_out_of_memory(cell) -> bool:
+    return any(o.get("output_type") == "error" and (o.get("ename") == "MemoryError" or any(
+        text in str(o.get("evalue", "")) for text in ("can't allocate memory", "out of memory")))
+        for o in cell.get("outputs", []))
 
 
 def _code_cell(source: str) -> NotebookNode:
@@ -193,8 +241,14 @@ class GuardedExecute(Execute):
             Path(NOTES).write_text(json.dumps(self._notes))
 
     def _run_quietly(self, source: str, index: int) -> NotebookNode:
+        """Run the grader's own code in the kernel; its outputs stay out of the notebook (nbclient
+        puts the cell it ran at ``index`` in the notebook: the student's cell is put back)."""
         cell = _code_cell(source)
-        self.execute_cell(cell, index, store_history=False)
+        student_cell = self.nb.cells[index]
+        try:
+            self.execute_cell(cell, index, store_history=False)
+        finally:
+            self.nb.cells[index] = student_cell
         return cell
 
     def preprocess_cell(self, cell, resources, index):
@@ -209,7 +263,10 @@ class GuardedExecute(Execute):
                 self._run_quietly(SNAPSHOT, index)
             if cell.metadata.get("nbgrader", {}).get("grade"):
                 self._restore_before(cell, index)
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            if ran_out_of_memory(cell):
+                self._release_after(cell, index)
+            return cell, resources
         except DeadKernelError:
             self._stop(cell, index, "the kernel died (exit(), os._exit() or a crash)")
         except CellTimeoutError:
@@ -231,6 +288,22 @@ class GuardedExecute(Execute):
         if errors:
             self._notes.append(f"before {_label(cell, index)} the grader's safeguard failed "
                                f"({errors[0].get('ename')}): the submission tampered with it")
+
+    def _release_after(self, cell, index: int) -> None:
+        """Give back the memory a cell took before it ran out: whatever its globals hold (a memory
+        bomb's list) would otherwise leave the cells after it a few bytes, so that they fail or
+        not depending on where the bomb stopped."""
+        names = assigned_globals(cell.source)
+        if not names:
+            return
+        freed = self._run_quietly(RELEASE.format(names=names), index)
+        deleted = "".join(o.get("text", "") for o in freed.outputs if o.get("output_type") == "stream").split()
+        if any(o.get("output_type") == "error" for o in freed.outputs):
+            self._notes.append(f"after {_label(cell, index)} ran out of memory the grader could not free it: "
+                               "the cells after it may fail for lack of memory")
+        elif deleted:
+            self._notes.append(f"after {_label(cell, index)} ran out of memory the grader deleted the globals "
+                               f"it assigned ({', '.join(deleted)}) to free the memory for the cells after it")
 
     def _stop(self, cell, cell_index: int, why: str) -> None:
         self._stopped = f"{why} in {_label(cell, cell_index)}"
