@@ -38,8 +38,8 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
-from tools.guard import NOTES
-from tools.notebooks import ROOT, SOLUTIONS, graded_cells, solution_path, tool_environment
+from tools.guard import NOTES, out_of_memory
+from tools.notebooks import ROOT, SOLUTIONS, cell_label, graded_cells, nbgrader_meta, solution_path, tool_environment
 from tools.precheck import inspect_submission
 from tools.release import ReleaseError, generate, nbgrader, scratch_course
 from tools.sandbox import Limits, isolation_available, run_limited
@@ -254,15 +254,15 @@ def notes_from_outputs(path: Path) -> list[str]:
     even when every check passed). Other errors are the student's to fix, and score 0."""
     notes = []
     for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
-        label = f"cell {index}" + (f" ({cell.metadata.nbgrader.grade_id})" if "nbgrader" in cell.metadata else "")
+        label, meta = cell_label(cell, index), nbgrader_meta(cell)
         for output in cell.get("outputs", []):
             text = f"{output.get('ename', '')}: {output.get('evalue', '')}"
             if output.get("ename") == "CellTimeoutError":
                 notes.append(f"{label} was stopped at the time limit per cell")
-            elif output.get("ename") == "MemoryError" or "can't allocate memory" in text or "out of memory" in text:
+            elif out_of_memory(output):
                 notes.append(f"{label} ran out of memory ({text[:120]})")
             elif output.get("output_type") == "stream" and output.get("name") == "stderr" and \
-                    cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata.nbgrader.get("solution"):
+                    meta.get("grade") and not meta.get("solution"):
                 first = next((line for line in str(output.get("text", "")).splitlines() if line.strip()), "")
                 notes.append(f"{label} wrote to stderr, which nbgrader scores 0 ({first[:120]})")
     return notes

@@ -41,6 +41,8 @@ from nbformat.notebooknode import NotebookNode, from_dict
 
 from nbgrader.preprocessors import Execute
 
+from tools.notebooks import cell_label
+
 NOTES = "execution-notes.json"
 
 # Runs in the kernel before the first cell, in a namespace of its own (so that globals the
@@ -191,10 +193,15 @@ def assigned_globals(source: str) -> list[str]:
     return sorted(set(names))
 
 
+def out_of_memory(output) -> bool:
+    """Whether an output is the error of an allocation that failed (Python's MemoryError, or
+    PyTorch's CPU or CUDA allocator)."""
+    return output.get("output_type") == "error" and (output.get("ename") == "MemoryError" or any(
+        text in str(output.get("evalue", "")) for text in ("can't allocate memory", "out of memory")))
+
+
 def ran_out_of_memory(cell) -> bool:
-    return any(o.get("output_type") == "error" and (o.get("ename") == "MemoryError" or any(
-        text in str(o.get("evalue", "")) for text in ("can't allocate memory", "out of memory")))
-        for o in cell.get("outputs", []))
+    return any(out_of_memory(output) for output in cell.get("outputs", []))
 
 
 def _code_cell(source: str) -> NotebookNode:
@@ -203,11 +210,6 @@ def _code_cell(source: str) -> NotebookNode:
 
 def _error(name: str, message: str) -> NotebookNode:
     return from_dict({"output_type": "error", "ename": name, "evalue": message, "traceback": [f"{name}: {message}"]})
-
-
-def _label(cell, index: int) -> str:
-    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-    return f"cell {index}" + (f" ({grade_id})" if grade_id else "")
 
 
 def end_other_processes() -> int:
@@ -283,10 +285,10 @@ class GuardedExecute(Execute):
         restored = "".join(o.get("text", "") for o in guard.outputs if o.get("output_type") == "stream")
         errors = [o for o in guard.outputs if o.get("output_type") == "error"]
         if restored.strip():
-            self._notes.append(f"before {_label(cell, index)} the grader put back what the submission had "
+            self._notes.append(f"before {cell_label(cell, index)} the grader put back what the submission had "
                                f"replaced: {', '.join(sorted(set(restored.splitlines())))}")
         if errors:
-            self._notes.append(f"before {_label(cell, index)} the grader's safeguard failed "
+            self._notes.append(f"before {cell_label(cell, index)} the grader's safeguard failed "
                                f"({errors[0].get('ename')}): the submission tampered with it")
 
     def _release_after(self, cell, index: int) -> None:
@@ -299,14 +301,14 @@ class GuardedExecute(Execute):
         freed = self._run_quietly(RELEASE.format(names=names), index)
         deleted = "".join(o.get("text", "") for o in freed.outputs if o.get("output_type") == "stream").split()
         if any(o.get("output_type") == "error" for o in freed.outputs):
-            self._notes.append(f"after {_label(cell, index)} ran out of memory the grader could not free it: "
+            self._notes.append(f"after {cell_label(cell, index)} ran out of memory the grader could not free it: "
                                "the cells after it may fail for lack of memory")
         elif deleted:
-            self._notes.append(f"after {_label(cell, index)} ran out of memory the grader deleted the globals "
+            self._notes.append(f"after {cell_label(cell, index)} ran out of memory the grader deleted the globals "
                                f"it assigned ({', '.join(deleted)}) to free the memory for the cells after it")
 
     def _stop(self, cell, cell_index: int, why: str) -> None:
-        self._stopped = f"{why} in {_label(cell, cell_index)}"
+        self._stopped = f"{why} in {cell_label(cell, cell_index)}"
         self._notes.append(f"{self._stopped}; the cells after it were not run and score 0")
         if cell.cell_type == "code":
             cell.outputs = list(cell.get("outputs", [])) + [_error("KernelStopped", self._stopped)]

@@ -41,6 +41,12 @@ def nbgrader_meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
+def cell_label(cell, index: int) -> str:
+    """How the summary names a cell: its index, and its grade id where it has one."""
+    grade_id = nbgrader_meta(cell).get("grade_id")
+    return f"cell {index}" + (f" ({grade_id})" if grade_id else "")
+
+
 def is_exercise_cell(cell) -> bool:
     """A cell a student writes (solution) or that grades them (tests)."""
     meta = nbgrader_meta(cell)

@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 from nbformat.reader import NotJSONError
 
-from tools.notebooks import chapters, release_path, solution_path
+from tools.notebooks import cell_label, chapters, release_path, solution_path
 
 MODULES = {"torch", "numpy", "math", "builtins", "operator", "sys", "IPython", "unittest", "random", "os", "nbgrader"}
 HOOKS = {"set_custom_exc": "IPython's exception handler", "ast_transformers": "IPython's AST transformers",
@@ -151,10 +151,6 @@ def _aliases(nb) -> dict[str, str]:
     return aliases
 
 
-def _label(cell, index: int) -> str:
-    return f"cell {index}" + (f" ({grade_id(cell)})" if grade_id(cell) else "")
-
-
 def inspect_submission(path: Path, assignment: str) -> Inspection:
     """Can ``path`` be graded as ``assignment``, what is to be graded, and what needs attention."""
     try:
@@ -193,7 +189,7 @@ def inspect_submission(path: Path, assignment: str) -> Inspection:
             seen[gid] += 1
             if seen[gid] > 1:
                 del cell.metadata["nbgrader"]
-                notes.append(f"{_label(cell, index)} repeats the grade id {gid!r}: graded as an ordinary cell")
+                notes.append(f"{cell_label(cell, index)} repeats the grade id {gid!r}: graded as an ordinary cell")
     released = {grade_id(c): c for c in release.cells if grade_id(c)}
     with_hidden_tests = {grade_id(c): c.source for c in nbformat.read(solution_path(assignment), as_version=4).cells}
     for index, cell in enumerate(nb.cells):
@@ -216,5 +212,5 @@ def inspect_submission(path: Path, assignment: str) -> Inspection:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and cell.source not in unchanged:
             for finding in suspicious(cell.source, aliases):
-                notes.append(f"{_label(cell, index)} {finding}")
+                notes.append(f"{cell_label(cell, index)} {finding}")
     return Inspection(None, notes, nb)
