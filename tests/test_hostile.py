@@ -191,7 +191,7 @@ def hostile(tmp_path_factory):
     victim_before = (submitted / "correct" / CHAPTER / f"{CHAPTER}.ipynb").read_bytes()
     report = grade_submissions(found, CHAPTER, folder / "course", feedback=True, log=lambda _: None, workers=2,
                                limits=Limits(wall_seconds=300), cell_seconds=CELL_SECONDS,
-                               notes=find_extras(submitted, found), private=[submitted])
+                               notes=find_extras(submitted, found))
     return folder, cases, report, {r.student: r for r in report.students}, victim_before
 
 
@@ -255,7 +255,7 @@ def test_grading_again_gives_the_same_result(hostile, tmp_path):
     submitted = folder / "submitted"
     again = {s: p for s, p in find_submissions(submitted, CHAPTER).items() if s in ("correct", "patched-helpers")}
     rerun = grade_submissions(again, CHAPTER, folder / "course", feedback=False, log=lambda _: None, workers=2,
-                              limits=Limits(wall_seconds=300), cell_seconds=CELL_SECONDS, private=[submitted])
+                              limits=Limits(wall_seconds=300), cell_seconds=CELL_SECONDS)
     for r in rerun.students:
         assert (r.status, r.scores, r.notes) == (results[r.student].status, results[r.student].scores,
                                                  results[r.student].notes)

@@ -42,7 +42,7 @@ from tools.guard import NOTES, out_of_memory
 from tools.notebooks import ROOT, SOLUTIONS, cell_label, graded_cells, nbgrader_meta, solution_path, tool_environment
 from tools.precheck import inspect_submission
 from tools.release import ReleaseError, generate, nbgrader, scratch_course
-from tools.sandbox import Limits, isolation_available, run_limited
+from tools.sandbox import Limits, jail_available, jail_missing_reason, run_limited
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -311,6 +311,13 @@ from tools.guard import GuardedExecute
 c.Autograde.autograde_preprocessors = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 c.CourseDirectory.source_directory = {source!r}
+c.JailedKernelManager.jail = {jail!r}
+c.JailedKernelManager.disk_bytes = {disk!r}
+c.JailedKernelManager.processes = {processes!r}
+c.JailedKernelManager.memory_bytes = {memory!r}
+c.JailedKernelManager.cpu_seconds = {cpu!r}
+c.JailedKernelManager.readable = {readable!r}
+c.JailedKernelManager.home = {home!r}
 """
 
 
@@ -330,27 +337,22 @@ def snapshot_gradebook(course: Path, target: Path) -> Path:
 
 
 def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment: str, gradebook: Path, work: Path,
-                       limits: Limits, threads: int, cell_seconds: int | None = None,
-                       hide: list[Path] = ()) -> tuple[str | None, Path, list[str]]:
+                       limits: Limits, threads: int, cell_seconds: int | None = None) -> tuple[str | None, Path, list[str]]:
     """Autograde one prepared submission in its own scratch course under ``limits``.
 
     Returns (None or the reason it failed, the scratch course, what happened while it ran). The
     scratch course gets a copy of ``gradebook`` (the assignment and its cells): a snapshot that
-    nothing writes to while submissions are graded (see ``snapshot_gradebook``). In the
-    sandbox the scratch course is the only writable folder; the home folder, ``hide`` (the class
-    course, other submissions) and solutions/ look empty; everything else is read-only.
+    nothing writes to while submissions are graded (see ``snapshot_gradebook``). nbgrader runs
+    the course's code only; the submission's code runs in its kernel, which tools.guard starts in
+    tools.sandbox's jail (where ``limits.isolate`` and the system allow it): it sees Python, /usr,
+    the course's ``utils`` and the data, and a private copy of its working folder; nothing of the
+    scratch course, the class course, other students, solutions/, tools/ or the home folder.
     """
     scratch = work / student
     shutil.rmtree(scratch, ignore_errors=True)
     scratch_course(scratch)
     source = scratch / "source" / assignment  # the chapter's files besides the notebook (data, images)
     shutil.copytree(SOLUTIONS / assignment, source, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
-    with open(scratch / "nbgrader_config.py", "a") as config:
-        config.write(GRADING_CONFIG.format(source=str(scratch / "source")))
-    shutil.copy(gradebook, scratch / "gradebook.db")
-    target = scratch / "submitted" / student / assignment
-    target.mkdir(parents=True)
-    nbformat.write(notebook, target / f"{assignment}.ipynb")
     home = scratch / "home"
     home.mkdir()
     try:  # matplotlib's font cache: without it the first import warns on stderr while it builds one
@@ -359,14 +361,24 @@ def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment
         shutil.copytree(matplotlib.get_cachedir(), home / ".cache" / "matplotlib")
     except (ImportError, OSError):
         pass
-    # the kernel inherits DLCOURSE_SMOKE=1: lessons run their smoke sizes whatever SMOKE the student left
     env = tool_environment(DLCOURSE_SMOKE="1", OMP_NUM_THREADS=str(threads), HOME=str(home))
     env.pop("DLCOURSE_CACHE", None)  # the data cache is private too (home/.cache/dl-course)
-    data = [Path(env["DLCOURSE_DATA"])] if env.get("DLCOURSE_DATA") else []
+    data = [env["DLCOURSE_DATA"]] if env.get("DLCOURSE_DATA") else []
+    jailed = limits.isolate and jail_available()
+    with open(scratch / "nbgrader_config.py", "a") as config:
+        config.write(GRADING_CONFIG.format(source=str(scratch / "source"), jail=jailed, disk=limits.disk_bytes,
+                                           processes=limits.processes, memory=limits.memory_bytes,
+                                           cpu=limits.cpu_seconds, readable=[str(ROOT / "utils"), *data],
+                                           home=str(home)))
+    shutil.copy(gradebook, scratch / "gradebook.db")
+    target = scratch / "submitted" / student / assignment
+    target.mkdir(parents=True)
+    nbformat.write(notebook, target / f"{assignment}.ipynb")
+    # the kernel inherits DLCOURSE_SMOKE=1: lessons run their smoke sizes whatever SMOKE the student left
     command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force"]
     if cell_seconds:
         command.append(f"--Execute.timeout={int(cell_seconds)}")
-    outcome = run_limited(command, scratch, limits, env=env, hide=[*hide, SOLUTIONS], keep=[ROOT, *data])
+    outcome = run_limited(command, scratch, limits, env=env)
     notes = []
     try:
         notes = [str(note) for note in json.loads((scratch / NOTES).read_text())][:20]
@@ -403,12 +415,11 @@ def save_attention(course: Path, assignment: str, results: list[StudentResult]) 
 def grade_submissions(submissions: dict[str, Path | str], assignment: str, course: Path,
                       feedback: bool = True, log=print, workers: int | None = None,
                       limits: Limits = Limits(), cell_seconds: int | None = None,
-                      notes: dict[str, list[str]] | None = None, private: list[Path] = ()) -> Report:
+                      notes: dict[str, list[str]] | None = None) -> Report:
     """Autograde every submission in parallel, each isolated, and merge the results into the
     class gradebook of ``course``; return the report. A submission that breaks, hangs or
     exhausts a limit is reported and never stops the others. ``notes``: what is already known
-    to need attention per student (e.g. extra files in the student's folder); ``private``: folders
-    no submission may see, besides the class course and the folders of the submissions."""
+    to need attention per student (e.g. extra files in the student's folder)."""
     scratch_course(course)
     generate(assignment, course)  # puts the assignment, its cells and points into the gradebook
     max_scores = graded_cells(nbformat.read(solution_path(assignment), as_version=4))
@@ -426,16 +437,14 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
         else:
             results[student] = StudentResult(student, "pending", notes=known + inspection.notes)
             runnable[student] = (source, inspection.notebook)
-    # what a submission must not see: the class course and every submission's folder
-    hide = sorted({course.resolve(), *(p.resolve() for p in private)} | {path.resolve().parent for path, _ in runnable.values()})
     work = course / "work"
     template = snapshot_gradebook(course, work / "gradebook-template.db")
-    if runnable and limits.isolate and not isolation_available():
-        log("warning: this system does not allow user namespaces: submissions run with the network and "
-            "the file system of the user who grades (limits on time and memory still apply)")
+    if runnable and limits.isolate and not jail_available():
+        log(f"warning: submissions cannot be confined here ({jail_missing_reason()}): their code runs with the "
+            "network and the file system of the user who grades (limits on time and memory still apply)")
     with ThreadPoolExecutor(max_workers=workers) as pool:  # threads only wait: the work runs in subprocesses
         futures = {pool.submit(autograde_isolated, student, prepared, assignment, template, work, limits, threads,
-                               cell_seconds, hide): student
+                               cell_seconds): student
                    for student, (_, prepared) in runnable.items()}
         for future in tqdm(as_completed(futures), total=len(futures), desc=f"grading {assignment}", unit="student",
                            disable=not runnable):
@@ -499,8 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         limits = Limits(wall_seconds=args.timeout, memory_bytes=int(args.memory_gib * 2**30))
         report = grade_submissions(submissions, args.assignment, args.course.resolve(), feedback=not args.no_feedback,
                                    workers=args.workers, limits=limits, cell_seconds=args.cell_timeout,
-                                   notes=find_extras(args.submissions.resolve(), submissions),
-                                   private=[args.submissions.resolve()])
+                                   notes=find_extras(args.submissions.resolve(), submissions))
     except ReleaseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

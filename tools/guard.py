@@ -32,16 +32,21 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from jupyter_core.utils import run_sync
 from nbformat.notebooknode import NotebookNode, from_dict
+from traitlets import Bool, Integer, List, Unicode
 
 from nbgrader.preprocessors import Execute
 
 from tools.notebooks import cell_label
+from tools.sandbox import Limits, PidsCgroup, jail_command, pids_cgroup_root
 
 NOTES = "execution-notes.json"
 
@@ -212,35 +217,126 @@ def _error(name: str, message: str) -> NotebookNode:
     return from_dict({"output_type": "error", "ename": name, "evalue": message, "traceback": [f"{name}: {message}"]})
 
 
-def end_other_processes() -> int:
-    """In a private PID namespace (this process is PID 1), SIGKILL every other process; returns
-    how many. Anywhere else it does nothing: it must never touch the machine's other processes."""
-    if os.getpid() != 1:
-        return 0
-    killed = 0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != 1:
+def _namespace_pid(pid: int) -> int | None:
+    """The PID of process ``pid`` inside its own (innermost) PID namespace."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("NSpid:"):
+                return int(line.split()[-1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _descendants(pid: int) -> list[int]:
+    import psutil
+
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+class JailedKernelManager(AsyncKernelManager):
+    """A kernel manager that starts the kernel in tools.sandbox's jail (``jail`` True) or, with
+    ``jail`` False, only under its limits. The kernel talks to the grader over Unix sockets in a
+    private folder (the jail has no network, loopback aside). Processes of the jail are counted
+    and killed from outside: the jail's PID namespace makes every one of them a descendant of the
+    launched process, and a pids cgroup (where available) limits how many there can be."""
+
+    jail = Bool(True, help="run the kernel in the jail (False: limits only)").tag(config=True)
+    disk_bytes = Integer(Limits.disk_bytes, help="size of each writable folder of the jail").tag(config=True)
+    processes = Integer(Limits.processes, help="processes and threads in the jail").tag(config=True)
+    memory_bytes = Integer(Limits.memory_bytes, help="address space per process").tag(config=True)
+    cpu_seconds = Integer(Limits.cpu_seconds, help="CPU time per process").tag(config=True)
+    readable = List(Unicode(), help="folders the kernel may read besides Python and /usr").tag(config=True)
+    home = Unicode("", help="a folder whose files are copied into the jail's home folder").tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # short: a Unix socket's path must stay under 108 bytes
+        self._private = Path(tempfile.mkdtemp(prefix="dlk-", dir="/tmp"))
+        self._sockets = self._private / "k"
+        self._sockets.mkdir()
+        self._cgroup = PidsCgroup(self.processes) if pids_cgroup_root() else None
+        if self.jail:
+            self.transport = "ipc"
+            self.connection_file = str(self._sockets / "kernel.json")
+            self.ip = str(self._sockets / "kernel-ipc")
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(memory_bytes=self.memory_bytes, cpu_seconds=self.cpu_seconds, disk_bytes=self.disk_bytes,
+                      processes=self.processes)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        command = super().format_kernel_cmd(extra_arguments)
+        workdir = Path((self._launch_args or {}).get("cwd") or os.getcwd())
+        if not self.jail:
+            limits = self.limits
+            return [*(self._cgroup.join_command() if self._cgroup else []), "prlimit",
+                    f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 5}", f"--as={limits.memory_bytes}",
+                    f"--fsize={limits.disk_bytes}", "--core=0", "--", *command]
+        return jail_command(command, workdir, self.limits, readable=[Path(p) for p in self.readable],
+                            writable=[self._sockets], cgroup=self._cgroup, private=self._private,
+                            home=Path(self.home) if self.home else None)
+
+    def jail_pids(self) -> list[int]:
+        """Processes of the jail that are not the kernel (nor bubblewrap's own): what the
+        submission started and left running."""
+        process = getattr(self.provisioner, "process", None)
+        if process is None:
+            return []
+        return [pid for pid in _descendants(process.pid) if _namespace_pid(pid) not in (1, 2)] if self.jail else \
+            _descendants(process.pid)
+
+    def end_leftovers(self) -> int:
+        """SIGKILL what the submission left running; returns how many processes that was."""
+        pids = self.jail_pids()
+        for pid in pids:
             try:
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed += 1
+                os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-    return killed
+        return len(pids)
+
+    def process_limit_reached(self) -> bool:
+        return bool(self._cgroup and self._cgroup.limit_reached())
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            if self._cgroup:
+                self._cgroup.remove()
+            shutil.rmtree(self._private, ignore_errors=True)
 
 
 class GuardedExecute(Execute):
     """nbgrader's Execute with the safeguards described in the module docstring."""
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", JailedKernelManager)
+        super().__init__(*args, **kwargs)
+
     def preprocess(self, nb, resources=None, km=None):
         self._notes: list[str] = []
         self._stopped: str | None = None  # why cells are no longer run
         self._guarded = False
+        self._last = max((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), default=-1)
         try:
             return super().preprocess(nb, resources, km)
         finally:
-            if end_other_processes():
-                self._notes.append("processes left running by the submission were killed before scoring")
             Path(NOTES).write_text(json.dumps(self._notes))
+
+    def _end_leftovers(self) -> None:
+        """After the last cell, before the kernel is shut down and anything is scored."""
+        manager = self.km
+        if isinstance(manager, JailedKernelManager):
+            if manager.end_leftovers():
+                self._notes.append("processes left running by the submission were killed before scoring")
+            if manager.process_limit_reached():
+                self._notes.append(f"the submission reached the limit of {manager.processes} processes and threads "
+                                   "(a fork bomb?); starting more failed")
 
     def _run_quietly(self, source: str, index: int) -> NotebookNode:
         """Run the grader's own code in the kernel; its outputs stay out of the notebook (nbclient
@@ -268,6 +364,8 @@ class GuardedExecute(Execute):
             cell, resources = super().preprocess_cell(cell, resources, index)
             if ran_out_of_memory(cell):
                 self._release_after(cell, index)
+            if index == self._last:
+                self._end_leftovers()
             return cell, resources
         except DeadKernelError:
             self._stop(cell, index, "the kernel died (exit(), os._exit() or a crash)")

@@ -1,25 +1,32 @@
-"""Run one command with limits: wall-clock time, CPU time, memory, output size, and no network
-where the operating system allows it. The grader runs each submission's `nbgrader autograde`
-through :func:`run_limited`, so that an infinite loop, a memory bomb or a process that ignores
-SIGINT costs that submission its grade and nothing else.
+"""Limits and confinement for grading untrusted code.
 
-- wall clock: the whole process group (the kernel included) gets SIGKILL at the limit, which
-  no Python code can catch or ignore;
-- CPU time and memory: ``RLIMIT_CPU`` and ``RLIMIT_AS`` set by ``prlimit`` before the command
-  starts (inherited by the kernel). The address-space limit must leave room for PyTorch: importing the
-  CUDA build of torch maps about 4.6 GB of virtual memory on a CPU-only machine;
-- isolation (``unshare``: new user, network, PID and mount namespaces), where the operating
-  system allows it (:func:`isolation_available`; otherwise the command runs unconfined and
-  ``Outcome.isolated`` is False):
-  - network: only the loopback interface, up (Jupyter kernels talk to their client over 127.0.0.1);
-  - processes: the command is PID 1 of its own PID namespace, so when it ends or is killed every
-    process it started ends with it, even one that left its process group (Jupyter kernels start in
-    a session of their own); it sees no other process of the machine;
-  - files: the whole file system is read-only; ``/tmp`` and ``/dev/shm`` are private, empty and
-    writable; the home folder and the folders in ``hide`` look empty and are read-only (``HOME``
-    should point into ``cwd``); ``cwd`` is the one writable folder that persists. The Python installation stays
-    visible (read-only) even where it lies in a hidden folder, and so do the folders in ``keep``;
-- output: stdout and stderr go to files, and only the first ``max_output_bytes`` are read back.
+Two layers, used by tools.grade:
+
+- :func:`run_limited` runs one trusted command (a submission's `nbgrader autograde`) with a wall
+  clock (the whole process group gets SIGKILL at the limit), CPU-time and address-space limits
+  (``prlimit``), and caps on the output read back. It does not confine the command: nbgrader
+  itself runs only the course's code.
+- :func:`jail_command` wraps the command that starts a student's code (the Jupyter kernel) in a
+  jail built with Debian's ``bubblewrap`` (``bwrap``). The jail is an allow-list: it starts from an
+  empty root and binds read-only only what a kernel needs (the system's ``/usr``, the Python
+  installation and virtual environment, the course's ``utils`` package, data folders), plus a
+  working folder, ``/tmp``, ``/dev/shm`` and a home folder that are private, size-limited tmpfs
+  (``Limits.disk_bytes`` each; nothing written there reaches the host). The repository's
+  ``solutions/`` and ``tools/``, the grading course and its gradebook, other students' files and
+  the grader's home folder are simply absent. Inside, the code runs as uid 1000 of a new user
+  namespace with every capability set, the bounding set included, empty and ``no_new_privs`` set
+  (bwrap does this), so it cannot mount, unmount, remount, create namespaces (``--disable-userns``),
+  ``setns`` or ``ptrace`` anything outside its own processes. It has its own PID namespace (it sees
+  only its own processes, and when the kernel ends they all end), its own network namespace with
+  loopback only (the kernel talks to the grader over Unix sockets), its own IPC and UTS namespaces,
+  and an environment that holds only what :func:`jail_command` sets (the grader's variables, tokens
+  included, never reach it). Limits: address space, CPU time, file size (``prlimit``), and the
+  number of processes: a ``pids`` cgroup where the system offers one (:func:`pids_cgroup_root`),
+  else ``RLIMIT_NPROC``, which Linux does not enforce when the jail's user maps to root outside;
+  :func:`process_limit` says which applies.
+
+Where bubblewrap cannot run (:func:`jail_available`; not installed, or no user namespaces) the
+kernel runs unconfined with the limits only, and tools.grade warns.
 """
 
 from __future__ import annotations
@@ -27,17 +34,22 @@ from __future__ import annotations
 import functools
 import os
 import resource
+import shlex
 import shutil
 import signal
-import shlex
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-_UNSHARE = ["unshare", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc"]
+JAIL_UID = 1000  # the student's uid inside the jail's user namespace: not root, no capabilities
+JAIL_HOME = "/home/student"
+SEED = "/run/dlcourse/seed"  # the working folder's files as the grader left them, read-only, copied in at start
+HOME_SEED = "/run/dlcourse/home"  # files for the home folder (matplotlib's font cache), copied in at start
+CGROUP_PREFIX = "dlcourse-"
 
 
 @dataclass(frozen=True)
@@ -46,7 +58,9 @@ class Limits:
     cpu_seconds: int = 900  # CPU time of the main process and, separately, of each child (RLIMIT_CPU is per process)
     memory_bytes: int = 8 * 2**30  # address space per process; torch alone maps about 4.6 GB
     max_output_bytes: int = 1_000_000  # of stdout and of stderr read back
-    isolate: bool = True  # network, processes and files, where the system allows it
+    disk_bytes: int = 512 * 2**20  # each of the jail's writable folders (working folder, /tmp, /dev/shm, home), and any one file
+    processes: int = 256  # processes and threads in the jail (torch starts a thread per core)
+    isolate: bool = True  # run kernels in the jail where the system allows it
 
 
 @dataclass
@@ -56,73 +70,235 @@ class Outcome:
     stderr: str
     seconds: float
     limit: str | None = None  # which limit stopped the command, if any
-    isolated: bool = False  # whether it ran in its own namespaces
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0 and self.limit is None
 
 
+# --- the jail -------------------------------------------------------------------------------------
+
+def _python_folders() -> list[Path]:
+    """The Python installation and virtual environment this process runs from."""
+    folders = {Path(sys.prefix), Path(sys.base_prefix), Path(os.path.realpath(sys.executable)).parent.parent}
+    return sorted(p.resolve() for p in folders if p.exists())
+
+
+_SYSTEM = ["--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+           "--symlink", "usr/lib", "/lib", "--proc", "/proc", "--dev", "/dev"]
+_ETC = ["/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/mime.types"]  # nothing secret
+
+
+def _system_binds() -> list[str]:
+    binds = list(_SYSTEM)
+    for link in ("/lib64", "/lib32", "/libx32"):
+        if os.path.islink(link):
+            binds += ["--symlink", os.readlink(link), link]
+        elif os.path.isdir(link):
+            binds += ["--ro-bind", link, link]
+    for path in _ETC:
+        if os.path.exists(path):
+            binds += ["--ro-bind", path, path]
+    return binds
+
+
 @functools.cache
-def isolation_available() -> bool:
-    """Whether this machine lets us run commands in their own user, network, PID and mount
-    namespaces (Linux with unprivileged user namespaces, util-linux `unshare`, iproute2 `ip`)."""
-    if not (shutil.which("unshare") and shutil.which("ip")):
+def jail_available() -> bool:
+    """Whether kernels can run in the jail here: bubblewrap is installed and can create its
+    namespaces (Linux with user namespaces; `apt-get install bubblewrap` on Debian/Ubuntu)."""
+    if not shutil.which("bwrap"):
         return False
-    probe = "ip link set lo up && mount -o remount,bind,ro / && mount -t tmpfs tmpfs /tmp"
+    probe = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--cap-drop", "ALL",
+             "--uid", str(JAIL_UID), "--gid", str(JAIL_UID), *_system_binds(), "--size", str(2**20), "--tmpfs", "/tmp",
+             "/bin/sh", "-c", "touch /tmp/probe"]
     try:
-        return subprocess.run([*_UNSHARE, "sh", "-c", probe], capture_output=True, timeout=20).returncode == 0
+        return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
 
-def _under(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
+def jail_missing_reason() -> str:
+    if not shutil.which("bwrap"):
+        return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap; `make setup` does it as root)"
+    return "bubblewrap cannot create user namespaces on this system (kernel.unprivileged_userns_clone or a container policy?)"
 
 
-def _confine(cwd: Path, hide: list[Path], keep: list[Path]) -> list[str]:
-    """``sh -c`` arguments that set up the namespaces' file system view, then exec "$@".
+@functools.cache
+def pids_cgroup_root() -> Path | None:
+    """A cgroup folder in which the grader can create child cgroups with a ``pids.max`` limit
+    (cgroup v1's ``pids`` hierarchy, or cgroup v2 with the pids controller), or None."""
+    candidates = []
+    try:
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            fields = line.split()
+            separator = fields.index("-")
+            kind, options, mountpoint = fields[separator + 1], fields[separator + 3], fields[4]
+            if kind == "cgroup" and "pids" in options.split(","):
+                candidates.append(Path(mountpoint))
+            elif kind == "cgroup2":
+                candidates.append(Path(mountpoint))
+    except (OSError, ValueError, IndexError):
+        return None
+    for root in candidates:
+        probe = root / f"{CGROUP_PREFIX}probe-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        try:
+            probe.mkdir()
+        except OSError:
+            continue
+        try:
+            (probe / "pids.max").write_text("8")
+            return root
+        except OSError:
+            continue
+        finally:
+            try:
+                probe.rmdir()
+            except OSError:
+                pass
+    return None
 
-    Folders to show again inside hidden ones are opened (file descriptors 3, 4, ...) before
-    anything is hidden and bound back from /proc/self/fd afterwards.
-    """
-    cwd = cwd.resolve()
-    home = Path.home().resolve()
-    hidden = [home] + [p.resolve() for p in hide]
-    python = {Path(sys.prefix), Path(sys.base_prefix), Path(os.path.realpath(sys.executable)).parent}
-    shown = sorted({p.resolve() for p in [*python, *keep] if p.exists()} - {cwd})
-    # /tmp and /dev/shm become empty tmpfs too: a clone (its virtual environment) under /tmp is shown again
-    scratch = [Path("/tmp").resolve(), Path("/dev/shm").resolve()]
-    shown = [p for p in shown if any(_under(p, h) for h in [*hidden, *scratch]) and not _under(p, cwd)]
-    if len(shown) > 6:
-        raise ValueError(f"at most 6 folders can be kept visible inside hidden ones (sh has fds 3-9): {shown}")
-    q = shlex.quote
-    lines = ["set -e", "ip link set lo up"]
-    lines += [f"exec {fd}<{q(str(p))}" for fd, p in enumerate([cwd, *shown], start=3)]
-    # every mount read-only (those of /proc, /sys and /dev aside), then private scratch space
-    lines += ["awk '{print $5}' /proc/self/mountinfo | while read -r m; do case \"$m\" in /proc*|/sys*|/dev*) ;; "
-              "*) mount -o remount,bind,ro \"$m\" 2>/dev/null || true ;; esac; done",
-              "mount -t tmpfs -o mode=1777 tmpfs /tmp", "mount -t tmpfs -o mode=1777 tmpfs /dev/shm"]
-    covered = {p for p in hidden if p != Path("/") and not _under(p, cwd)}
-    fds = {p: fd for fd, p in enumerate(shown, start=4)}
-    # outer folders first, so that a folder hidden inside a shown one (solutions/ in the repository)
-    # is covered after the shown one is bound, and a folder shown inside a hidden one (the Python
-    # install in the home folder) after the hidden one is covered; at the same path, showing wins
-    for p in sorted(covered | set(shown), key=lambda p: (len(p.parts), p in fds, str(p))):
-        if p in fds:
-            lines += [f"mkdir -p {q(str(p))}", f"mount --no-canonicalize --rbind /proc/self/fd/{fds[p]} {q(str(p))}",
-                      f"mount -o remount,bind,ro {q(str(p))}"]
-        else:  # (one in /tmp is gone already; the empty tmpfs hides its path too)
-            lines.append(f"if mkdir -p {q(str(p))} 2>/dev/null; then mount -t tmpfs -o mode=755 tmpfs {q(str(p))}; fi")
-    lines += [f"mkdir -p {q(str(cwd))}", f"mount --no-canonicalize --rbind /proc/self/fd/3 {q(str(cwd))}",
-              f"mount -o remount,bind,rw {q(str(cwd))}"]
-    # hidden folders are read-only too: nothing written there could be mistaken for real
-    for p in sorted(covered - set(shown), key=lambda p: len(p.parts), reverse=True):
-        lines.append(f"if mountpoint -q {q(str(p))}; then mount -o remount,ro {q(str(p))}; fi")
-    lines += [f"exec {fd}<&-" for fd in range(3, 4 + len(shown))]
-    lines += [f"cd {q(str(cwd))}", 'exec "$@"']
-    return ["sh", "-c", "\n".join(lines), "sandbox"]
 
+def process_limit() -> str:
+    """How the number of processes in a jail is limited on this machine, in words."""
+    if pids_cgroup_root():
+        return f"pids cgroup under {pids_cgroup_root()}"
+    if os.getuid() != 0:
+        return "RLIMIT_NPROC"
+    return "none (no pids cgroup, and RLIMIT_NPROC does not apply to root's user)"
+
+
+class PidsCgroup:
+    """A pids cgroup for one jail: limits its processes, lists them, kills them all."""
+
+    def __init__(self, limit: int):
+        root = pids_cgroup_root()
+        self.path = root / f"{CGROUP_PREFIX}{uuid.uuid4().hex}" if root else None
+        if self.path:
+            self.path.mkdir()
+            (self.path / "pids.max").write_text(str(limit))
+
+    def join_command(self) -> list[str]:
+        """A prefix that moves the command into the cgroup before it execs."""
+        if not self.path:
+            return []
+        return ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.path)]
+
+    def pids(self) -> list[int]:
+        if not self.path:
+            return []
+        try:
+            return [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
+        except (OSError, ValueError):
+            return []
+
+    def limit_reached(self) -> bool:
+        """Whether a fork failed in this cgroup because of its pids.max."""
+        try:
+            return int((self.path / "pids.events").read_text().split()[1]) > 0 if self.path else False
+        except (OSError, ValueError, IndexError):
+            return False
+
+    def kill_all(self) -> int:
+        """SIGKILL every process in the cgroup (a fork loop included); returns how many were seen."""
+        seen: set[int] = set()
+        for _ in range(50):
+            pids = self.pids()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            seen.update(pids)
+            time.sleep(0.02)
+        return len(seen)
+
+    def remove(self) -> None:
+        if self.path:
+            self.kill_all()
+            for _ in range(100):
+                try:
+                    self.path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:  # processes still exiting
+                    time.sleep(0.05)
+
+
+def jail_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """What a jailed command's environment holds: a fixed set, plus ``env``; nothing else of the
+    grader's environment (whose variables may hold tokens or passwords)."""
+    python_bin = str(Path(sys.executable).parent)
+    base = {"PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": JAIL_HOME, "USER": "student",
+            "LOGNAME": "student", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "DLCOURSE_SMOKE", "DLCOURSE_DATA", "DLCOURSE_DEVICE", "TZ"):
+        if name in os.environ:
+            base[name] = os.environ[name]
+    base.update(env or {})
+    return base
+
+
+def jail_command(command: list[str], workdir: Path, limits: Limits = Limits(), *, readable: list[Path] = (),
+                 writable: list[Path] = (), env: dict[str, str] | None = None, cgroup: PidsCgroup | None = None,
+                 private: Path | None = None, home: Path | None = None) -> list[str]:
+    """``command`` wrapped so that it runs in the jail (module docstring), with ``workdir`` as a
+    private, size-limited copy of itself (the command starts there; what it writes is lost),
+    ``readable`` shown read-only and ``writable`` shown read-write at their own paths (for the
+    kernel's connection file and sockets). ``home``: a folder whose files are copied into the
+    jail's home folder at start (matplotlib's font cache). ``private``: a folder of the grader's for the jail's
+    /etc/passwd (default: a new temporary folder). SIGINT reaches the command (a Jupyter interrupt)
+    without stopping bubblewrap itself."""
+    workdir = Path(workdir).resolve()
+    private = Path(private or tempfile.mkdtemp(prefix="dlcourse-jail-"))
+    (private / "passwd").write_text(f"student:x:{JAIL_UID}:{JAIL_UID}:student:{JAIL_HOME}:/bin/sh\n")
+    (private / "group").write_text(f"student:x:{JAIL_UID}:\n")
+    disk = str(limits.disk_bytes)
+    argv = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--cap-drop", "ALL",
+            "--uid", str(JAIL_UID), "--gid", str(JAIL_UID), "--hostname", "jail", *_system_binds(),
+            "--ro-bind", str(private / "passwd"), "/etc/passwd", "--ro-bind", str(private / "group"), "/etc/group",
+            "--size", disk, "--tmpfs", "/tmp", "--size", disk, "--tmpfs", "/dev/shm",
+            "--size", disk, "--tmpfs", JAIL_HOME]
+    shown = sorted({*_python_folders(), *(Path(p).resolve() for p in readable if Path(p).exists())})
+    for path in shown:
+        argv += ["--ro-bind", str(path), str(path)]
+    argv += ["--ro-bind", str(workdir), SEED, "--size", disk, "--tmpfs", str(workdir)]
+    start = f"cp -R {SEED}/. ."
+    if home:
+        argv += ["--ro-bind", str(Path(home).resolve()), HOME_SEED]
+        start += f' && cp -R {HOME_SEED}/. "$HOME"'
+
+    for path in writable:
+        argv += ["--bind", str(Path(path).resolve()), str(Path(path).resolve())]
+    argv += ["--clearenv"]
+    for name, value in jail_environment(env).items():
+        argv += ["--setenv", name, value]
+    argv += ["--chdir", str(workdir), "--", "/bin/sh", "-c", f'{start} && exec "$@"', "jail", *command]
+    limited = ["prlimit", f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 5}", f"--as={limits.memory_bytes}",
+               f"--fsize={limits.disk_bytes}", "--core=0", f"--nproc={limits.processes}", "--"]
+    # trap '' INT: bwrap would die of the SIGINT a Jupyter interrupt sends to the kernel's process group
+    # (taking the kernel with it); ignored here, bwrap survives and the kernel installs its own handler
+    return [*(cgroup.join_command() if cgroup else []), "/bin/sh", "-c", "trap '' INT; exec \"$@\"", "jail",
+            *limited, *argv]
+
+
+def run_jailed(command: list[str], workdir: Path, limits: Limits = Limits(), *, readable: list[Path] = (),
+               env: dict[str, str] | None = None, home: Path | None = None) -> Outcome:
+    """Run ``command`` in the jail, under ``limits`` (the wall clock included) and a pids cgroup
+    where one is available; everything it started is killed when it ends."""
+    cgroup = PidsCgroup(limits.processes) if pids_cgroup_root() else None
+    try:
+        with tempfile.TemporaryDirectory(prefix="dlcourse-jail-") as private:
+            return run_limited(jail_command(command, workdir, limits, readable=readable, env=env, cgroup=cgroup,
+                                            private=Path(private), home=home), workdir, limits)
+    finally:
+        if cgroup:
+            cgroup.remove()
+
+
+# --- limits for trusted commands ------------------------------------------------------------------
 
 def _with_limits(command: list[str], limits: Limits) -> tuple[list[str], object]:
     """The command wrapped so that it starts with the CPU and memory limits set.
@@ -148,30 +324,24 @@ def _read(handle, limit: int) -> str:
     return text + (f"\n[output cut at {limit} bytes]" if len(data) > limit else "")
 
 
-def run_limited(command: list[str], cwd: Path, limits: Limits = Limits(), env: dict[str, str] | None = None,
-                hide: list[Path] = (), keep: list[Path] = ()) -> Outcome:
-    """Run ``command`` in ``cwd`` under ``limits``; never raises for what the command does.
-
-    Where isolation is available, ``cwd`` is the only persistent writable folder, the folders in
-    ``hide`` (and the home folder) look empty, and those in ``keep`` stay visible read-only.
-    """
-    isolated = limits.isolate and isolation_available()
+def run_limited(command: list[str], cwd: Path, limits: Limits = Limits(), env: dict[str, str] | None = None) -> Outcome:
+    """Run ``command`` in ``cwd`` under ``limits`` (wall clock, CPU, memory, output); never raises
+    for what the command does. Its process group is killed when it ends or hits the wall clock."""
     limited, preexec = _with_limits(command, limits)
-    argv = [*_UNSHARE, *_confine(Path(cwd), list(hide), list(keep)), *limited] if isolated else limited
     start = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+        process = subprocess.Popen(limited, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                    preexec_fn=preexec, start_new_session=True)
         limit, deadline = None, start + limits.wall_seconds
         try:
-            # wait4 also gives the CPU time of the command (unshare waits for it, so it is counted)
+            # wait4 also gives the CPU time of the command
             while not (done := os.wait4(process.pid, os.WNOHANG))[0]:
                 if time.monotonic() > deadline:
                     limit = f"wall-clock limit of {limits.wall_seconds:g} s"
                     break
                 time.sleep(0.05)
         finally:
-            try:  # without namespaces, anything started by the command is in its process group
+            try:  # anything started by the command and still in its process group
                 os.killpg(process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
@@ -182,4 +352,8 @@ def run_limited(command: list[str], cwd: Path, limits: Limits = Limits(), env: d
         if limit is None and usage.ru_utime + usage.ru_stime >= limits.cpu_seconds:
             limit = f"CPU-time limit of {limits.cpu_seconds} s"
         return Outcome(code, _read(out, limits.max_output_bytes), _read(err, limits.max_output_bytes),
-                       time.monotonic() - start, limit, isolated)
+                       time.monotonic() - start, limit)
+
+
+def describe_command(argv: list[str]) -> str:
+    return " ".join(shlex.quote(a) for a in argv)
