@@ -13,7 +13,7 @@ ASSIGNMENT  ?= 01_fundamentals
 BOOK_MODE   ?= full
 LAB_ARGS    ?=# e.g. LAB_ARGS="--no-browser --port 8890"
 
-.PHONY: help setup data lab test release book grade bench clean
+.PHONY: help setup system data lab test release book grade bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -28,7 +28,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 ($(KERNEL))"
 	touch $(STAMP)
 
-setup: $(STAMP) data ## create .venv with the pinned packages, the kernel and the offline data
+setup: $(STAMP) system data ## create .venv with the pinned packages, the kernel, the grading jail and the offline data
+
+system: ## install the Debian packages grading needs (bubblewrap) where the system allows it
+	@bash tools/install_system.sh
 
 data: ## install the offline datasets where the system allows it
 	@bash tools/install_data.sh

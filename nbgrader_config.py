@@ -35,3 +35,6 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, StripHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback and the formgrader render submissions as HTML: nbconvert removes active content from
+# Markdown and outputs (tools.sanitize already made the graded notebooks inert: defence in depth).
+c.HTMLExporter.sanitize_html = True

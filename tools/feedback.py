@@ -1,14 +1,20 @@
-"""Feedback for students without the hidden tests.
+"""Feedback for students without the hidden tests (nor the solutions).
 
 nbgrader's feedback shows every test cell as graded, hidden tests included. This
 preprocessor removes the hidden region from each test cell's source and replaces the
 traceback of a failed test cell (IPython quotes the lines around the failing one, hidden
 ones included) by the error, its message and, for a visible test, the failing line. The
 messages of hidden tests are written to say what is wrong without giving the test away.
+
+Defence in depth: a submission's code can print anything it can read, so every output line of
+the graded notebook that reproduces a line of a hidden test or of a solution block (lines the
+student's release does not show, of 12 characters or more) is replaced by a notice before the
+feedback is written.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -39,10 +45,83 @@ def strip_hidden(source: str) -> str:
     return "\n".join(kept)
 
 
+SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
+REDACTED = "[line removed from the feedback: it repeats the grader's code]"
+MIN_SECRET = 12  # shorter lines (`return x`, `pass`) give nothing away and occur everywhere
+
+
+def _marked_lines(source: str, begin: str, end: str) -> list[str]:
+    lines, inside = [], False
+    for line in source.split("\n"):
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif inside:
+            lines.append(line)
+    return lines
+
+
+@functools.cache
+def secret_lines(assignment: str) -> frozenset[str]:
+    """Stripped lines of ``assignment``'s hidden tests and solution blocks that its release does not show."""
+    import nbformat
+
+    from tools.notebooks import release_path, solution_path
+
+    try:
+        solution = nbformat.read(solution_path(assignment), as_version=4)
+        release = nbformat.read(release_path(assignment), as_version=4)
+    except (OSError, ValueError):
+        return frozenset()
+    shown = {line.strip() for cell in release.cells for line in cell.source.split("\n")}
+    secret = set()
+    for cell in solution.cells:
+        for begin, end in ((BEGIN, END), (SOLUTION_BEGIN, SOLUTION_END)):
+            secret |= {line.strip() for line in _marked_lines(cell.source, begin, end)}
+    return frozenset(line for line in secret - shown if len(line) >= MIN_SECRET and not line.startswith("#"))
+
+
+def redact_text(text: str, secret: frozenset[str]) -> tuple[str, int]:
+    """``text`` with every line that contains a secret line replaced; and how many were."""
+    if not secret or not text:
+        return text, 0
+    lines, count = text.split("\n"), 0
+    for index, line in enumerate(lines):
+        if any(s in line for s in secret):
+            lines[index], count = REDACTED, count + 1
+    return "\n".join(lines), count
+
+
+def redact_output(output, secret: frozenset[str]) -> int:
+    """Redact one output in place (streams, errors, every text format of displayed data)."""
+    count = 0
+    if "text" in output:
+        output["text"], n = redact_text("".join(output["text"]) if isinstance(output["text"], list) else output["text"], secret)
+        count += n
+    if output.get("output_type") == "error":
+        output["evalue"], n = redact_text(str(output.get("evalue", "")), secret)
+        count += n
+        redacted = [redact_text(ANSI.sub("", frame), secret) for frame in output.get("traceback", [])]
+        if any(n for _, n in redacted):
+            output["traceback"] = [frame for frame, _ in redacted]
+            count += sum(n for _, n in redacted)
+    for mime, value in output.get("data", {}).items():
+        if mime.startswith("text/") or mime.endswith("json"):
+            output["data"][mime], n = redact_text("".join(value) if isinstance(value, list) else str(value), secret)
+            count += n
+    return count
+
+
 class StripHiddenTests(NbGraderPreprocessor):
-    """Remove hidden tests, and tracebacks that quote them, from graded notebooks."""
+    """Remove hidden tests, tracebacks that quote them, and output lines that repeat hidden tests
+    or solutions, from graded notebooks."""
 
     def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type == "code":
+            secret = secret_lines(resources.get("nbgrader", {}).get("assignment") or "")
+            for output in cell.get("outputs", []):
+                redact_output(output, secret)
         if cell.cell_type != "code" or BEGIN not in cell.source:
             return cell, resources
         lines, hidden = cell.source.split("\n"), hidden_line_numbers(cell.source)

@@ -251,13 +251,21 @@ def scores_from_notebook(path: Path, max_scores: dict[str, float]) -> dict[str, 
 def notes_from_outputs(path: Path) -> list[str]:
     """What the autograded notebook's outputs say needs attention: cells stopped at the time limit,
     cells that ran out of memory, and test cells that wrote to stderr (nbgrader scores those 0
-    even when every check passed). Other errors are the student's to fix, and score 0."""
+    even when every check passed), cells that filled their disk space, and active content (HTML,
+    JavaScript...) that tools.sanitize turned into text. Other errors are the student's to fix,
+    and score 0."""
     notes = []
     for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
         label, meta = cell_label(cell, index), nbgrader_meta(cell)
         for output in cell.get("outputs", []):
             text = f"{output.get('ename', '')}: {output.get('evalue', '')}"
-            if output.get("ename") == "CellTimeoutError":
+            shown = str(output.get("data", {}).get("text/plain", ""))
+            if shown.startswith("[") and ("output shown as text by the grader]" in shown.split("\n")[0]
+                                          or "output removed by the grader]" in shown.split("\n")[0]):
+                notes.append(f"{label} displayed active content, stored as text: {shown.split(chr(10))[0][1:-1]}")
+            elif any(word in text for word in ("No space left on device", "File too large", "Disk quota exceeded")):
+                notes.append(f"{label} hit the disk limit of the grading sandbox ({text[:120]})")
+            elif output.get("ename") == "CellTimeoutError":
                 notes.append(f"{label} was stopped at the time limit per cell")
             elif out_of_memory(output):
                 notes.append(f"{label} ran out of memory ({text[:120]})")
@@ -273,7 +281,8 @@ def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: 
     """Put one student's autograde results from a scratch course into the class course: the
     original submission (only if the course has none: what collect placed is never replaced), the
     autograded notebook, and the auto-graded scores ``scores`` (checked against the notebook by
-    the caller). Only what autograding produces is copied: manual scores and comments stay empty."""
+    the caller). Only the autograded notebook (and its timestamp) is copied, never other files in its
+    folder; manual scores and comments stay empty."""
     from nbgrader.api import Gradebook, MissingEntry
 
     kept = course / "submitted" / student / assignment / f"{assignment}.ipynb"
@@ -282,7 +291,11 @@ def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: 
         shutil.copy(original, kept)
     target = course / "autograded" / student / assignment
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(scratch / "autograded" / student / assignment, target)
+    target.mkdir(parents=True)
+    graded = scratch / "autograded" / student / assignment
+    for name in (f"{assignment}.ipynb", "timestamp.txt"):  # never other files: the graded notebook is what counts
+        if (graded / name).is_file():
+            shutil.copy(graded / name, target / name)
     with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}") as source, \
             Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         gradebook.update_or_create_student(student)
@@ -308,8 +321,9 @@ GRADING_CONFIG = """
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import IgnorePattern, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata
 from tools.guard import GuardedExecute
+from tools.sanitize import SanitizeOutputs
 c.Autograde.autograde_preprocessors = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+                                       SanitizeOutputs, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 c.CourseDirectory.source_directory = {source!r}
 c.JailedKernelManager.jail = {jail!r}
 c.JailedKernelManager.disk_bytes = {disk!r}

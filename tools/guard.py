@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import secrets
 import shutil
 import signal
 import tempfile
@@ -54,6 +55,173 @@ NOTES = "execution-notes.json"
 # submission defines later, e.g. `isinstance = ...`, cannot change what it does). It keeps the
 # snapshot in a module, sys.modules["_dlcourse_guard"], whose `report()` restores and prints.
 GUARD = r'''
+def snapshot_shell(*roots):
+    """A function that puts back the state of IPython's shell and ipykernel's kernel as it is now,
+    and returns what it changed. Not a list of known hooks: every object reachable from ``roots``
+    through attributes (trait values included) whose values are IPython/ipykernel/jupyter_client
+    objects (events, formatters, display hooks, the session, ...) is covered, and so are the
+    methods of their classes. Put back: attributes whose old or new value is callable (a method
+    shadowed by an instance attribute such as ``run_cell``, a replaced hook or handler) or is such
+    an object; callables added as instance or class attributes are deleted; lists, tuples and
+    dicts of callables (input and AST transformers, event callbacks, message handlers, custom
+    exceptions) get back the elements they lost and lose those defined by the notebook's code
+    (elements a library adds later, such as matplotlib's inline callbacks, are kept). Plain data
+    (counters, the user's namespace, the current message) is left alone."""
+    import functools, sys, types
+    from traitlets import HasTraits
+    PACKAGES = ("IPython.", "ipykernel.", "jupyter_client.", "comm.", "matplotlib_inline.")
+    DATA = {"user_ns", "user_global_ns", "user_ns_hidden", "_main_mod_cache", "user_module", "ns_table", "db",
+            "_user_ns", "_trait_values", "_trait_notifiers", "_trait_validators", "_cross_validation_lock",
+            "history_manager"}
+    getattr_, setattr_, delattr_, vars_, isinstance_, callable_ = getattr, setattr, delattr, vars, isinstance, callable
+    list_, dict_, tuple_, type_, id_, all_, any_ = list, dict, tuple, type, id, all, any
+    missing = object()
+
+    def same(a, b):
+        """The same callable: the same object, the same method of the same object, or a library's
+        closure made again from the same code (IPython rebinds some per cell)."""
+        if a is b:
+            return True
+        if type_(a) is types.MethodType and type_(b) is types.MethodType:
+            return a.__func__ is b.__func__ and a.__self__ is b.__self__
+        return (type_(a) is types.FunctionType and type_(b) is types.FunctionType and a.__code__ is b.__code__
+                and not student_made(a) and not student_made(b))
+
+    def component(value):
+        return ours(value) and isinstance_(value, HasTraits)
+
+    def ours(value):
+        module = getattr_(type_(value), "__module__", "") or ""
+        return not isinstance_(value, type_) and (module + ".").startswith(PACKAGES)
+
+    def student_made(value, depth=0):
+        if depth > 3:
+            return True
+        if getattr_(value, "__module__", None) == "__main__" or getattr_(type_(value), "__module__", None) == "__main__":
+            return True
+        if isinstance_(value, functools.partial):
+            return any_(student_made(v, depth + 1) for v in (value.func, *value.args, *value.keywords.values()))
+        if type_(value) is types.MethodType:
+            return student_made(value.__func__, depth + 1) or student_made(value.__self__, depth + 1)
+        code = getattr_(value, "__code__", None)
+        return code is not None and code.co_filename.startswith(cell_files)
+
+    def callables(value):
+        if isinstance_(value, (list_, tuple_)):
+            return all_(callable_(v) for v in value)
+        if isinstance_(value, dict_):
+            return bool(value) and all_(callable_(v) or isinstance_(v, list_) for v in value.values())
+        return False
+
+    def copy(value):
+        return {k: (v, list_(v) if isinstance_(v, list_) else None) for k, v in value.items()} \
+            if isinstance_(value, dict_) else list_(value)
+
+    def merged(old, now):
+        """``old``'s elements, then those added since that the notebook's code did not make;
+        None when nothing needs putting back."""
+        lost = [v for v in old if not any_(same(v, n) for n in now)]
+        planted = [n for n in now if not any_(same(n, v) for v in old) and student_made(n)]
+        if not lost and not planted:
+            return None
+        return list_(old) + [n for n in now if not any_(same(n, v) for v in old) and not student_made(n)]
+
+    def namespace(mapping):
+        saved = {n: v for n, v in mapping.items() if n not in DATA}
+        return saved, {n: copy(v) for n, v in saved.items() if callables(v) and not isinstance_(v, tuple_)}
+
+    objects, classes, queue, seen = [], [], [r for r in roots if r is not None], set()
+    while queue:
+        obj = queue.pop()
+        if id_(obj) in seen:
+            continue
+        seen.add(id_(obj))
+        try:
+            spaces = [vars_(obj)]
+        except TypeError:
+            continue
+        if isinstance_(getattr_(obj, "_trait_values", None), dict_):
+            spaces.append(obj._trait_values)
+        for space in spaces:
+            saved, inner = namespace(space)
+            objects.append((obj, space, saved, inner, space is not spaces[0]))
+            queue += [v for v in saved.values() if ours(v)]
+        for cls in type_(obj).__mro__:
+            if id_(cls) not in seen and (getattr_(cls, "__module__", "") + ".").startswith(PACKAGES):
+                seen.add(id_(cls))
+                classes.append((cls, {n: v for n, v in vars_(cls).items() if callable_(v) or isinstance_(v, (staticmethod, classmethod))}))
+
+    def name_of(obj):
+        return getattr_(obj, "__name__", None) or type_(obj).__name__
+
+    def restore_container(value, old):
+        """Puts back a list or dict of callables in place; True if it had to."""
+        if isinstance_(value, list_):
+            fixed = merged(old, value)
+            if fixed is not None:
+                value[:] = fixed
+            return fixed is not None
+        changed = False
+        for key, (v, items) in old.items():
+            now = value.get(key, missing)
+            if items is not None and isinstance_(now, list_):
+                fixed = merged(items, now)
+                if fixed is not None or now is not v:
+                    v[:] = fixed if fixed is not None else now
+                    value[key] = v
+                    changed = True
+            elif not same(now, v):
+                value[key] = v
+                changed = True
+        for key in [k for k, v in value.items() if k not in old and student_made(v)]:
+            del value[key]
+            changed = True
+        return changed
+
+    def restore():
+        changed = []
+        for obj, space, saved, inner, traits in objects:
+            # trait values appear when first read (defaults): only the notebook's own are removed
+            for name in [n for n, v in space.items() if n not in saved and n not in DATA and callable_(v)
+                         and (student_made(v) or not traits)]:
+                del space[name]
+                changed.append(f"{name_of(obj)}.{name} (added)")
+            for name, value in saved.items():
+                now = space.get(name, missing)
+                if not same(now, value) and (callable_(value) or callable_(now) or component(value) or name in inner
+                                             or (isinstance_(value, tuple_) and callables(value))):
+                    space[name] = value
+                    changed.append(f"{name_of(obj)}.{name}")
+            for name, old in inner.items():
+                if space.get(name) is saved[name] and restore_container(saved[name], old):
+                    changed.append(f"{name_of(obj)}.{name}")
+        for cls, saved in classes:
+            current = vars_(cls)
+            for name in [n for n, v in current.items() if n not in saved and callable_(v)]:
+                delattr_(cls, name)
+                changed.append(f"{cls.__name__}.{name} (added)")
+            for name, value in saved.items():
+                if not same(current.get(name, missing), value):
+                    setattr_(cls, name, value)
+                    changed.append(f"{cls.__name__}.{name}")
+        for name, value in hooks_of_sys.items():
+            if not same(getattr_(sys, name), value):
+                setattr_(sys, name, value)
+                changed.append(f"sys.{name}")
+        return list(dict.fromkeys(changed))
+
+    shell = roots[0]
+    cell_files = (getattr_(getattr_(shell, "compile", None), "_filename_map", None) and "<ipython-input") or "<ipython-input"
+    try:  # ipykernel names cells after a folder of its own: /tmp/ipykernel_<pid>/
+        import os, tempfile
+        cell_files = (cell_files, os.path.join(tempfile.gettempdir(), f"ipykernel_{os.getpid()}") + os.sep)
+    except Exception:
+        cell_files = (cell_files,)
+    hooks_of_sys = {n: getattr_(sys, n) for n in ("displayhook", "excepthook", "breakpointhook", "unraisablehook",
+                                                   "stdout", "stderr")}
+    return restore
+
+
 def _dlcourse_guard():
     import builtins, math, operator, os, sys, types
     guarded = [builtins, math, operator]
@@ -74,13 +242,11 @@ def _dlcourse_guard():
              for obj in guarded]
     attributes_of_builtins = dict(vars(builtins))
     preset = {n: v for n, v in shell.user_ns.items() if n in attributes_of_builtins}
-    hooks = {
-        "custom_exceptions": shell.custom_exceptions,
-        "CustomTB": shell.CustomTB,
-        "ast_transformers": list(shell.ast_transformers),
-        "input_transformers_post": list(shell.input_transformers_post),
-        "input_transformers_cleanup": list(shell.input_transformers_cleanup),
-    }
+    try:  # the inline backend registers its callbacks when pyplot is imported: before the snapshot
+        import matplotlib.pyplot
+    except Exception:
+        pass
+    shell_state = snapshot_shell(shell, getattr(shell, "kernel", None))
     setattr_, getattr_, type_ = setattr, getattr, type
 
     modules = {"torch": "torch", "np": "numpy", "numpy": "numpy", "math": "math"}
@@ -132,13 +298,7 @@ def _dlcourse_guard():
             if name in names and module_name in sys.modules and names[name] is not sys.modules[module_name]:
                 names[name] = sys.modules[module_name]
                 changed.append(f"global {name} (not the {module_name} module)")
-        if shell.custom_exceptions != hooks["custom_exceptions"] or shell.CustomTB is not hooks["CustomTB"]:
-            shell.custom_exceptions, shell.CustomTB = hooks["custom_exceptions"], hooks["CustomTB"]
-            changed.append("IPython custom exception handler")
-        for name in ("ast_transformers", "input_transformers_post", "input_transformers_cleanup"):
-            if list(getattr_(shell, name)) != hooks[name]:
-                getattr_(shell, name)[:] = hooks[name]
-                changed.append(f"IPython {name}")
+        changed += shell_state()
         if sys.gettrace() is not None or sys.getprofile() is not None:
             sys.settrace(None), sys.setprofile(None)
             changed.append("sys trace/profile function")
@@ -163,6 +323,10 @@ def _dlcourse_guard():
 _dlcourse_guard()
 '''
 SNAPSHOT = f"exec({GUARD!r}, {{'get_ipython': get_ipython}})"
+# Appended to every test cell, with a new random nonce each time: a test cell whose output lacks
+# the line did not run to its end (its code was replaced or skipped), whatever else it shows.
+MARKER = "print({line!r})"
+MARKER_LINE = "[grader: test cell {nonce} ran to its end]"
 
 # Runs before every test cell; prints what it had to put back, one item per line.
 RESTORE = "import _dlcourse_guard\n_dlcourse_guard.report()"
@@ -359,9 +523,13 @@ class GuardedExecute(Execute):
             if not self._guarded:
                 self._guarded = True
                 self._run_quietly(SNAPSHOT, index)
-            if cell.metadata.get("nbgrader", {}).get("grade"):
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade"):
                 self._restore_before(cell, index)
-            cell, resources = super().preprocess_cell(cell, resources, index)
+            if meta.get("grade") and not meta.get("solution"):
+                cell, resources = self._run_test_cell(cell, resources, index)
+            else:
+                cell, resources = super().preprocess_cell(cell, resources, index)
             if ran_out_of_memory(cell):
                 self._release_after(cell, index)
             if index == self._last:
@@ -376,6 +544,32 @@ class GuardedExecute(Execute):
                 run_sync(self.km.shutdown_kernel)(now=True)
             except Exception:  # already gone: nothing left to stop
                 pass
+        return cell, resources
+
+    def _run_test_cell(self, cell, resources, index: int):
+        """Run a test cell with a line appended that prints a new random nonce; a cell whose output
+        lacks it did not run to its end (the submission replaced or skipped its code) and gets an
+        error, which scores 0, unless it already failed with an error of its own."""
+        line = MARKER_LINE.format(nonce=secrets.token_hex(12))
+        original = cell.source
+        cell.source = f"{original}\n{MARKER.format(line=line)}"
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        finally:
+            cell.source = original
+        found = False
+        for output in list(cell.get("outputs", [])):
+            if output.get("output_type") == "stream" and line in output.get("text", ""):
+                found = True
+                output["text"] = output["text"].replace(line + "\n", "").replace(line, "")
+                if not output["text"]:
+                    cell.outputs.remove(output)
+        if not found and not any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            cell.outputs = list(cell.get("outputs", [])) + [_error(
+                "TestNotRun", "this test cell did not run to its end: something in the notebook replaced or "
+                              "skipped its code, so it scores 0")]
+            self._notes.append(f"{cell_label(cell, index)} did not run to its end (its code was replaced or "
+                               "skipped by the submission): scored 0")
         return cell, resources
 
     def _restore_before(self, cell, index: int) -> None:

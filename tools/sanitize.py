@@ -1,0 +1,93 @@
+"""No active content from a submission reaches the instructor's or the student's browser.
+
+A graded notebook is opened by the instructor in nbgrader's formgrader (served by the Jupyter
+server, with the instructor's session) and returned to the student as HTML feedback. Anything a
+student's code displayed as HTML, JavaScript, SVG, Markdown, LaTeX or a widget, or wrote as raw
+HTML into a Markdown cell, would run there as script. :class:`SanitizeOutputs` (in tools.grade's
+autograde pipeline, before anything is stored in the class course) keeps of every output only
+text and raster images (PNG, JPEG, GIF with valid base64 data and numeric sizes); other formats
+are shown as escaped text. Markdown cells the student changed get their raw HTML tags escaped and
+script URLs broken. nbgrader_config.py also turns on nbconvert's own ``sanitize_html``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+SAFE_MIME = ("text/plain", "image/png", "image/jpeg", "image/gif")
+TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+SCRIPT_URL = re.compile(r"(?i)\b(java|vb)script\s*:")
+SAFE_SIZE = re.compile(r"^\d{1,5}(\.\d+)?$")
+
+
+def escape_markdown_html(source: str) -> str:
+    """Markdown with raw HTML tags shown as text (``<b>`` becomes ``&lt;b>``) and script URLs broken."""
+    return SCRIPT_URL.sub(lambda m: f"{m.group(1)}script-blocked:", TAG_START.sub("&lt;", source))
+
+
+def _valid_base64(data) -> bool:
+    text = "".join(data) if isinstance(data, list) else data
+    if not isinstance(text, str):
+        return False
+    try:
+        base64.b64decode("".join(text.split()), validate=True)
+        return True
+    except (binascii.Error, ValueError):
+        return False
+
+
+def sanitize_output(output: dict) -> list[str]:
+    """Keep only inert content in one output, in place; returns the formats it removed."""
+    if output.get("output_type") not in ("display_data", "execute_result"):
+        return []
+    data = output.get("data", {})
+    removed = [mime for mime in data if mime not in SAFE_MIME
+               or (mime.startswith("image/") and not _valid_base64(data[mime]))]
+    for mime in removed:
+        value = data.pop(mime)
+        if "text/plain" not in data and isinstance(value, (str, list)):
+            text = "".join(value) if isinstance(value, list) else value
+            data["text/plain"] = f"[{mime} output shown as text by the grader]\n{text[:10_000]}"
+    if removed and not data:
+        data["text/plain"] = f"[{', '.join(removed)} output removed by the grader]"
+    metadata = output.get("metadata", {})
+    for key in list(metadata):
+        value = metadata[key]
+        if key in SAFE_MIME and isinstance(value, dict):
+            metadata[key] = {k: v for k, v in value.items()
+                             if k in ("width", "height") and SAFE_SIZE.match(str(v))}
+        else:
+            del metadata[key]
+    return removed
+
+
+class SanitizeOutputs(NbGraderPreprocessor):
+    """Inert outputs and Markdown (module docstring). Lesson Markdown cells that match the release
+    exactly are kept as written: the course's own HTML is trusted."""
+
+    def preprocess(self, nb, resources):
+        from tools.notebooks import release_path
+
+        assignment = resources.get("nbgrader", {}).get("assignment")
+        try:
+            import nbformat
+
+            self._released = {c.source for c in nbformat.read(release_path(assignment), as_version=4).cells
+                              if c.cell_type == "markdown"}
+        except (OSError, TypeError, ValueError):
+            self._released = set()
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown" and cell.source not in self._released:
+            cell.source = escape_markdown_html(cell.source)
+            for name, bundle in list(cell.get("attachments", {}).items()):
+                if not all(mime in SAFE_MIME[1:] and _valid_base64(value) for mime, value in bundle.items()):
+                    del cell["attachments"][name]
+        for output in cell.get("outputs", []):
+            sanitize_output(output)
+        return cell, resources
