@@ -1,4 +1,7 @@
-"""tools.sandbox.run_limited against hostile commands: each is stopped by the right limit."""
+"""tools.sandbox against hostile commands: run_limited stops each one by the right limit, and the
+jail (bubblewrap) in which students' code runs gives it no way out: no capabilities, no mounts,
+no namespaces, an allow-list file system, no network, its own processes only, limited disk and
+processes, none of the grader's environment."""
 
 import os
 import sys
@@ -8,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.sandbox import Limits, isolation_available, run_limited
+from tools.sandbox import JAIL_UID, Limits, jail_available, jail_missing_reason, pids_cgroup_root, run_jailed, run_limited
 
 REPOSITORY = Path(__file__).resolve().parent.parent  # kept visible (read-only), as the grader keeps it
 
@@ -63,32 +66,6 @@ def test_huge_output_is_cut(tmp_path):
     assert outcome.ok and len(outcome.stdout) < 1100 and "output cut at 1000 bytes" in outcome.stdout
 
 
-def require_isolation():
-    if not isolation_available():
-        if os.environ.get("CI"):
-            pytest.fail("CI machines allow user namespaces (unshare); the sandbox must use them")
-        pytest.skip("this machine does not allow user namespaces; commands run unconfined")
-
-
-def test_no_network_but_loopback_works(tmp_path):
-    require_isolation()
-    outcome = run_limited(python("""
-        import socket
-        print(sorted(name for _, name in socket.if_nameindex()))
-        server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen()
-        client = socket.create_connection(server.getsockname(), timeout=5)
-        print("loopback ok")
-        try:
-            socket.create_connection(("192.0.2.1", 80), timeout=5)
-            print("reached the network")
-        except OSError as error:
-            print("network blocked:", error.errno)
-    """), tmp_path, Limits(wall_seconds=30))
-    assert outcome.isolated, outcome.stderr
-    lines = outcome.stdout.splitlines()
-    assert lines[0] == "['lo']" and lines[1] == "loopback ok" and lines[2].startswith("network blocked"), outcome.stdout
-
-
 def test_limits_are_set_without_prlimit_too(tmp_path, monkeypatch):
     import tools.sandbox as sandbox
 
@@ -98,74 +75,169 @@ def test_limits_are_set_without_prlimit_too(tmp_path, monkeypatch):
     assert outcome.returncode != 0 and "MemoryError" in outcome.stderr
 
 
-def test_a_process_that_leaves_its_session_is_killed_too(tmp_path):
-    """Jupyter kernels start in a session of their own; so can anything a submission starts."""
-    require_isolation()
-    outcome = run_limited(python("""
-        import os, subprocess, sys
-        code = "import time; time.sleep(3); open('survived', 'w').write('x')"
-        subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
-        print(os.getpid(), len([p for p in os.listdir("/proc") if p.isdigit()]))
-    """), tmp_path, Limits(wall_seconds=30))
-    own_pid, processes = map(int, outcome.stdout.split())
-    assert own_pid == 1 and processes == 2, "the command should see only itself and its child"
-    time.sleep(5)
-    assert not (tmp_path / "survived").exists(), "a process in a session of its own survived"
 
 
-def test_files_outside_the_working_folder_are_hidden_or_read_only(tmp_path):
-    require_isolation()
+# --- the jail -------------------------------------------------------------------------------------
+
+def require_jail():
+    if not jail_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI machines can run bubblewrap; the grader must confine submissions: {jail_missing_reason()}")
+        pytest.skip(f"no jail on this machine: {jail_missing_reason()}")
+
+
+def jailed(code: str, workdir: Path, limits: Limits = Limits(wall_seconds=60), **kwargs):
+    require_jail()
+    workdir.mkdir(exist_ok=True)
+    return run_jailed(python(code), workdir, limits, readable=[REPOSITORY / "utils"], **kwargs)
+
+
+def test_the_jail_runs_python_with_the_course_utils_and_no_privileges(tmp_path):
+    outcome = jailed("""
+        import os, utils, torch
+        status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+        print(os.getuid(), os.geteuid(), utils.__name__, torch.tensor([1.0, 2.0]).sum().item())
+        for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs"):
+            print(key, status[key].strip())
+    """, tmp_path / "work")
+    assert outcome.ok, outcome.stderr
+    lines = outcome.stdout.splitlines()
+    assert lines[0] == f"{JAIL_UID} {JAIL_UID} utils 3.0"
+    assert lines[1:] == [f"{key} 0000000000000000" for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")] + \
+        ["NoNewPrivs 1"], lines
+
+
+def test_the_jail_cannot_mount_unmount_remount_or_make_namespaces(tmp_path):
+    """The attacks that opened the old sandbox: remount read-write and write, unmount a cover, mount a
+    new file system, the same through ctypes without a subprocess, unshare and nsenter, a setuid binary."""
+    outcome = jailed(f"""
+        import ctypes, os, subprocess
+        repo = {str(REPOSITORY)!r}
+        for command in [f"mount -o remount,rw,bind {{repo}}/utils && touch {{repo}}/utils/JAILBREAK",
+                        "mount -o remount,rw / && touch /JAILBREAK", f"umount {{repo}}/utils",
+                        "umount -l /usr", "mount -t tmpfs none /tmp", "unshare -Urm true", "unshare -m true",
+                        "nsenter -t 1 -m -U true", "su -c id root"]:
+            done = subprocess.run(command, shell=True, capture_output=True)
+            print(done.returncode != 0, command)
+        libc = ctypes.CDLL(None, use_errno=True)
+        print(libc.mount(b"none", b"/tmp", b"tmpfs", 0, None) == -1, "ctypes mount")
+        print(libc.mount(None, b"/usr", None, 32 | 4096 | 16384, None) == -1, "ctypes remount")  # MS_REMOUNT|MS_BIND
+        print(libc.umount2(b"/usr", 2) == -1, "ctypes umount")  # MNT_DETACH
+        print(libc.unshare(0x10000000) == -1, "ctypes unshare(CLONE_NEWUSER)")
+        print(libc.setuid(0) == -1, "setuid(0)")
+    """, tmp_path / "work")
+    assert outcome.ok, outcome.stderr
+    failed = [line for line in outcome.stdout.splitlines() if not line.startswith("True")]
+    assert len(outcome.stdout.splitlines()) == 14 and not failed, outcome.stdout
+    assert not (REPOSITORY / "utils" / "JAILBREAK").exists() and not Path("/JAILBREAK").exists()
+
+
+def test_the_jail_sees_only_what_it_is_given(tmp_path):
+    marker = Path.home() / f".dlcourse-jail-test-{os.getpid()}"  # e.g. what an ~/.ssh key would be
+    marker.write_text("secret")
     (tmp_path / "class").mkdir()
     (tmp_path / "class" / "gradebook.db").write_text("grades")
-    (tmp_path / "class" / "work").mkdir()
-    own = tmp_path / "class" / "work" / "ann"  # inside a hidden folder, as the grader's scratch courses are
-    own.mkdir()
-    (own / "mine.txt").write_text("ann's")
-    marker = Path.home() / f".dlcourse-sandbox-test-{os.getpid()}"  # e.g. what an ~/.ssh key would be
-    marker.write_text("secret")
-    outcome = run_limited(python(f"""
-        import os, pathlib
-        def attempt(what, action):
-            try:
-                print(what, action())
-            except OSError as error:
-                print(what, type(error).__name__)
-        attempt("read-gradebook", lambda: open({str(tmp_path / "class" / "gradebook.db")!r}).read())
-        attempt("list-work", lambda: sorted(os.listdir({str(tmp_path / "class" / "work")!r})))
-        attempt("write-repo", lambda: open({str(Path(__file__).resolve())!r}, "a").write("#"))
-        attempt("write-usr", lambda: open("/usr/sandbox-test", "w").write("x"))
-        attempt("read-own", lambda: open("mine.txt").read())
-        attempt("write-own", lambda: open("new.txt", "w").write("ok"))
-        attempt("write-tmp", lambda: open("/tmp/x", "w").write("ok"))
-        attempt("home", lambda: open({str(marker)!r}).read())
-        attempt("write-hidden", lambda: open({str(tmp_path / "class" / "new.db")!r}, "w").write("x"))
-    """), own, Limits(wall_seconds=30), hide=[tmp_path / "class"], keep=[REPOSITORY])
-    marker.unlink()
-    seen = dict(line.split(" ", 1) for line in outcome.stdout.splitlines())
-    assert seen == {"read-gradebook": "FileNotFoundError", "list-work": "['ann']", "write-repo": "OSError",
-                    "write-usr": "OSError", "read-own": "ann's", "write-own": "2", "write-tmp": "2",
-                    "home": "FileNotFoundError", "write-hidden": "OSError"}, outcome.stdout + outcome.stderr
-    assert (own / "new.txt").read_text() == "ok", "the working folder is the real one"
-    assert not Path("/usr/sandbox-test").exists() and (tmp_path / "class" / "gradebook.db").read_text() == "grades"
+    try:
+        outcome = jailed(f"""
+            import os
+            for path in [{str(REPOSITORY / "solutions")!r}, {str(REPOSITORY / "tools")!r}, {str(marker)!r},
+                         {str(tmp_path / "class")!r}, {str(REPOSITORY / "README.md")!r}, "/etc/shadow", "/root"]:
+                print(os.path.exists(path), path)
+            print(sorted(os.listdir({str(REPOSITORY)!r})))
+            for path in [{str(REPOSITORY / "utils" / "new.py")!r}, "/usr/new", "new.txt", "/tmp/new"]:
+                try:
+                    open(path, "w").write("x")
+                    print("written", path)
+                except OSError as error:
+                    print(type(error).__name__, path)
+        """, tmp_path / "work")
+    finally:
+        marker.unlink()
+    lines = outcome.stdout.splitlines()
+    assert all(line.startswith("False") for line in lines[:6]), outcome.stdout + outcome.stderr
+    shown = sorted({"utils"} | {Path(sys.prefix).resolve().relative_to(REPOSITORY).parts[0]}
+                   if Path(sys.prefix).resolve().is_relative_to(REPOSITORY) else {"utils"})
+    assert lines[7] == str(shown), lines[7]  # the course's utils, and the virtual environment if it lies there
+    assert lines[8:] == [f"OSError {REPOSITORY / 'utils' / 'new.py'}", "OSError /usr/new", "written new.txt",
+                         "written /tmp/new"], lines[8:]
+    assert not (tmp_path / "work" / "new.txt").exists(), "the working folder is a private copy"
 
 
-def test_kept_folders_under_tmp_stay_visible_read_only(tmp_path):
-    """A clone under /tmp (its virtual environment, the repository) is shown again over the
-    sandbox's empty /tmp; other files in /tmp are not."""
-    require_isolation()
-    assert str(tmp_path).startswith("/tmp/"), "pytest's tmp_path is expected under /tmp"
-    kept, other, work = tmp_path / "clone", tmp_path / "other", tmp_path / "work"
-    for folder in (kept, other, work):
-        folder.mkdir()
-    (kept / "tool.txt").write_text("kept")
-    (other / "secret.txt").write_text("other")
-    outcome = run_limited(python(f"""
-        import os
-        print(open({str(kept / "tool.txt")!r}).read())
-        print(os.path.exists({str(other / "secret.txt")!r}))
+def test_the_jail_has_no_network_but_loopback(tmp_path):
+    outcome = jailed("""
+        import socket
+        print(sorted(name for _, name in socket.if_nameindex()))
+        server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen()
+        socket.create_connection(server.getsockname(), timeout=5)
+        print("loopback ok")
         try:
-            open({str(kept / "new.txt")!r}, "w")
+            socket.create_connection(("192.0.2.1", 80), timeout=5)
+            print("reached the network")
         except OSError as error:
-            print(type(error).__name__)
-    """), work, Limits(wall_seconds=30), keep=[kept])
-    assert outcome.stdout.split() == ["kept", "False", "OSError"], outcome.stdout + outcome.stderr
+            print("network blocked")
+    """, tmp_path / "work")
+    assert outcome.stdout.split("\n")[:3] == ["['lo']", "loopback ok", "network blocked"], outcome.stdout + outcome.stderr
+
+
+def test_the_jail_cannot_see_signal_or_trace_the_grader(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLCOURSE_GRADER_SECRET", "hunter2")  # as a token in the instructor's environment would be
+    outcome = jailed(f"""
+        import ctypes, os, signal
+        print(sorted(int(p) for p in os.listdir("/proc") if p.isdigit()) == [1, 2], "only itself and the jail's init")
+        for pid in ({os.getpid()}, {os.getppid()}):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                print(False, "killed", pid)
+            except ProcessLookupError:
+                print(True, "no such process", pid)
+        libc = ctypes.CDLL(None, use_errno=True)
+        print(libc.ptrace(16, {os.getpid()}, None, None) == -1, "ptrace attach to the grader")  # PTRACE_ATTACH
+        print("DLCOURSE_GRADER_SECRET" not in open("/proc/self/environ").read()
+              and "DLCOURSE_GRADER_SECRET" not in open("/proc/1/environ").read(), "environment")
+    """, tmp_path / "work")
+    lines = outcome.stdout.splitlines()
+    assert len(lines) == 5 and all(line.startswith("True") for line in lines), outcome.stdout + outcome.stderr
+
+
+def test_disk_is_limited_and_nothing_reaches_the_host(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    outcome = jailed("""
+        import os
+        for path in ["big.bin", "/tmp/big.bin", os.path.expanduser("~/big.bin")]:
+            try:
+                with open(path, "wb") as handle:
+                    for _ in range(64):
+                        handle.write(b"x" * 2**20)
+                print("wrote 64 MiB", path)
+            except OSError as error:
+                print(type(error).__name__, error.strerror, path)
+    """, tmp_path / "work", Limits(wall_seconds=60, disk_bytes=16 * 2**20))
+    lines = outcome.stdout.splitlines()
+    assert len(lines) == 3 and all(line.startswith("OSError") for line in lines), outcome.stdout + outcome.stderr
+    assert any("File too large" in line or "No space left" in line for line in lines)
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_processes_are_limited_and_none_outlives_the_jail(tmp_path):
+    require_jail()
+    if not pids_cgroup_root() and os.getuid() == 0:
+        pytest.fail("no pids cgroup on this machine, and RLIMIT_NPROC does not apply to root: a fork bomb is not stopped")
+    out = tmp_path / "out"
+    out.mkdir()
+    outcome = jailed(f"""
+        import subprocess, sys
+        started = 0
+        try:
+            for _ in range(500):
+                subprocess.Popen(["sleep", "60"])
+                started += 1
+        except OSError as error:
+            print("stopped at", started, type(error).__name__)
+        code = "import time; time.sleep(3); open({str(out / 'survived')!r}, 'w').write('x')"
+        subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    """, tmp_path / "work", Limits(wall_seconds=60, processes=40), writable=[out])
+    assert outcome.stdout.startswith("stopped at"), outcome.stdout + outcome.stderr
+    assert int(outcome.stdout.split()[2]) < 40
+    time.sleep(5)
+    assert not (out / "survived").exists(), "a process of the jail outlived it"

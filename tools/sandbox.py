@@ -256,7 +256,7 @@ def jail_command(command: list[str], workdir: Path, limits: Limits = Limits(), *
     (private / "passwd").write_text(f"student:x:{JAIL_UID}:{JAIL_UID}:student:{JAIL_HOME}:/bin/sh\n")
     (private / "group").write_text(f"student:x:{JAIL_UID}:\n")
     disk = str(limits.disk_bytes)
-    argv = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--cap-drop", "ALL",
+    argv = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--cap-drop", "ALL",
             "--uid", str(JAIL_UID), "--gid", str(JAIL_UID), "--hostname", "jail", *_system_binds(),
             "--ro-bind", str(private / "passwd"), "/etc/passwd", "--ro-bind", str(private / "group"), "/etc/group",
             "--size", disk, "--tmpfs", "/tmp", "--size", disk, "--tmpfs", "/dev/shm",
@@ -276,8 +276,10 @@ def jail_command(command: list[str], workdir: Path, limits: Limits = Limits(), *
     for name, value in jail_environment(env).items():
         argv += ["--setenv", name, value]
     argv += ["--chdir", str(workdir), "--", "/bin/sh", "-c", f'{start} && exec "$@"', "jail", *command]
+    # env -i: bubblewrap's own processes (its init is PID 1 in the jail, /proc/1/environ readable there)
+    # must not carry the grader's environment either
     limited = ["prlimit", f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 5}", f"--as={limits.memory_bytes}",
-               f"--fsize={limits.disk_bytes}", "--core=0", f"--nproc={limits.processes}", "--"]
+               f"--fsize={limits.disk_bytes}", "--core=0", f"--nproc={limits.processes}", "--", "env", "-i"]
     # trap '' INT: bwrap would die of the SIGINT a Jupyter interrupt sends to the kernel's process group
     # (taking the kernel with it); ignored here, bwrap survives and the kernel installs its own handler
     return [*(cgroup.join_command() if cgroup else []), "/bin/sh", "-c", "trap '' INT; exec \"$@\"", "jail",
@@ -285,13 +287,13 @@ def jail_command(command: list[str], workdir: Path, limits: Limits = Limits(), *
 
 
 def run_jailed(command: list[str], workdir: Path, limits: Limits = Limits(), *, readable: list[Path] = (),
-               env: dict[str, str] | None = None, home: Path | None = None) -> Outcome:
+               writable: list[Path] = (), env: dict[str, str] | None = None, home: Path | None = None) -> Outcome:
     """Run ``command`` in the jail, under ``limits`` (the wall clock included) and a pids cgroup
     where one is available; everything it started is killed when it ends."""
     cgroup = PidsCgroup(limits.processes) if pids_cgroup_root() else None
     try:
         with tempfile.TemporaryDirectory(prefix="dlcourse-jail-") as private:
-            return run_limited(jail_command(command, workdir, limits, readable=readable, env=env, cgroup=cgroup,
+            return run_limited(jail_command(command, workdir, limits, readable=readable, writable=writable, env=env, cgroup=cgroup,
                                             private=Path(private), home=home), workdir, limits)
     finally:
         if cgroup:
