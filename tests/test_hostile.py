@@ -16,9 +16,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tools.feedback import secret_lines
 from tools.grade import find_extras, find_submissions, grade_submissions, report_from_gradebook
-from tools.notebooks import graded_cells, solution_cells, solution_path
-from tools.sandbox import Limits, isolation_available
+from tools.notebooks import ROOT, graded_cells, release_path, solution_cells, solution_path
+from tools.sandbox import Limits, jail_available, jail_missing_reason
 
 pytestmark = pytest.mark.slow
 CHAPTER = "01_fundamentals"
@@ -32,6 +33,19 @@ def zero(*exercises: str) -> dict[str, float]:
 
 def solution():
     return nbformat.read(solution_path(CHAPTER), as_version=4)
+
+
+def blank():
+    """The release as students receive it: every answer raises NotImplementedError."""
+    return nbformat.read(release_path(CHAPTER), as_version=4)
+
+
+SECRET = "DLCOURSE_GRADER_SECRET"  # set in the grader's environment while the class is graded
+ESCAPES = [f"mount -o remount,rw,bind {ROOT} && touch {ROOT}/HOSTILE_REPOSITORY_FILE",
+           "mount -o remount,rw / && touch /HOSTILE_ROOT_FILE", f"umount {ROOT}/solutions", f"umount -l {ROOT}",
+           f"cat {ROOT}/solutions/*/*.ipynb", "mount -t tmpfs none /mnt && touch /mnt/x",
+           "unshare -Urm sh -c 'mount -t tmpfs none /usr && touch /usr/x'", "nsenter -t 1 -a true", "su -c id root",
+           f"ls {ROOT}/tools {Path.home()}"]
 
 
 def answer(nb, exercise: str):
@@ -170,6 +184,93 @@ def build_class(folder: Path) -> dict:
         def polynomial_features(x, degree):
             return torch.zeros(len(x), degree + 1)
         """), zero("polynomial_features"), "processes left running by the submission were killed")
+    # --- escapes from the sandbox (issue 12): each graded as usual, nothing outside changes ------------
+    case("escapes-with-commands", prepend(solution(), "sgd_step", f"""
+        import subprocess
+        for _command in {ESCAPES!r}:
+            _done = subprocess.run(_command, shell=True, capture_output=True, text=True)
+            print(_done.returncode, _command, _done.stdout[:2000], _done.stderr[:300])
+        """), FULL, "starts processes")
+    case("escapes-with-ctypes", prepend(solution(), "sgd_step", f"""
+        import ctypes, os
+        _libc = ctypes.CDLL(None, use_errno=True)
+        print("mount", _libc.mount(b"none", b"/mnt", b"tmpfs", 0, None))
+        print("remount", _libc.mount(None, {str(ROOT).encode()!r}, None, 32 | 4096, None))  # MS_REMOUNT | MS_BIND
+        print("umount", _libc.umount2({str(ROOT / "solutions").encode()!r}, 2))  # MNT_DETACH
+        print("unshare", _libc.unshare(0x10000000 | 0x00020000))  # CLONE_NEWUSER | CLONE_NEWNS
+        print("setns", _libc.setns(os.open("/proc/1/ns/mnt", os.O_RDONLY), 0))
+        print("setuid", _libc.setuid(0))
+        try:
+            open({str(ROOT / "HOSTILE_REPOSITORY_FILE")!r}, "w").write("x")
+        except OSError as _error:
+            print("write:", type(_error).__name__)
+        """), FULL, "uses ctypes")
+    case("attacks-the-grader", prepend(solution(), "sgd_step", f"""
+        import ctypes, os, signal
+        for _pid in sorted(int(p) for p in os.listdir("/proc") if p.isdigit()) + [{os.getpid()}, {os.getppid()}]:
+            if _pid != os.getpid():
+                try:
+                    os.kill(_pid, signal.SIGKILL)
+                except OSError as _error:
+                    print(_pid, type(_error).__name__)
+                print("ptrace", _pid, ctypes.CDLL(None).ptrace(16, _pid, None, None))  # PTRACE_ATTACH
+        for _pid in os.listdir("/proc"):
+            try:
+                print(_pid, open(f"/proc/{{_pid}}/environ").read())
+            except OSError:
+                pass
+        import sys
+        print(sorted(sys.modules)[:3], {SECRET!r}, os.environ.get({SECRET!r}))
+        """), FULL, "sends signals to processes")
+    case("blank-input-transformer", prepend(blank(), "polynomial_features",
+         "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])"),
+         {name: 0.0 for name in FULL}, "did not run to its end")
+    case("blank-run-cell", prepend(blank(), "polynomial_features", """
+        _ip = get_ipython(); _orig = _ip.run_cell
+        _ip.run_cell = lambda raw_cell, *a, **k: _orig('pass', *a, **k)
+        """), {name: 0.0 for name in FULL}, "did not run to its end")
+    case("blank-execute-request", prepend(blank(), "polynomial_features", """
+        _kernel = get_ipython().kernel
+        _original = _kernel.shell_handlers["execute_request"]
+
+        def _reply_ok(stream, ident, parent):
+            # the grader's own requests and the tests are answered 'ok' without running; the rest runs
+            if "assert" not in parent["content"]["code"] and "_dlcourse_guard" not in parent["content"]["code"]:
+                return _original(stream, ident, parent)
+            content = {"status": "ok", "execution_count": 1, "user_expressions": {}, "payload": []}
+            _kernel.session.send(stream, "execute_reply", content, parent, ident=ident)
+
+        _kernel.shell_handlers["execute_request"] = _reply_ok
+        """), {name: 0.0 for name in FULL}, "did not run to its end")
+    nb = prepend(solution(), "sgd_step", """
+        from IPython.display import HTML, Javascript, SVG, Markdown, Latex, display
+        display(HTML('<img src=x onerror="document.title = 1">'))
+        display(Javascript("document.title = 2"))
+        display(SVG('<svg xmlns="http://www.w3.org/2000/svg"><script>document.title = 3</script></svg>'))
+        display(Markdown('<img src=x onerror="document.title = 4">'))
+        display({"text/html": "<script>document.title = 5</script>"}, raw=True)
+        display({"image/png": 'x" onerror="document.title = 6'}, raw=True)
+        """)
+    written = next(c for c in nb.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution"))
+    written.source = ('My answer <script>document.title = 7</script> <img src=x onerror="document.title = 8"> '
+                      '[a link](javascript:alert(9)) <iframe src="javascript:alert(10)"></iframe>')
+    case("active-content", nb, FULL, "displayed active content")
+    case("fills-the-disk", prepend(solution(), "array_dataset", """
+        with open("filler.bin", "wb") as _handle:
+            for _ in range(3 * 1024):
+                _handle.write(bytes(2**20))  # 3 GiB, 1 MiB at a time
+        """), zero("array_dataset"), "hit the disk limit")
+    case("fork-bomb", prepend(solution(), "array_dataset", """
+        import subprocess
+        _children = []
+        try:
+            while len(_children) < 1500:
+                _children.append(subprocess.Popen(["sleep", "600"]))
+        except OSError as _error:
+            print(len(_children), "started, then", type(_error).__name__)
+        for _child in _children:  # leaves the processes running for the rest of the notebook
+            pass
+        """), FULL, "limit of")
     return cases
 
 
@@ -178,30 +279,80 @@ def _replace(nb, exercise: str, source: str):
     return nb
 
 
+UNWATCHED = {".venv", ".git", "build", "grading", ".pytest_cache", "__pycache__", ".ipynb_checkpoints"}
+
+
+def listing(folder: Path, checksums: bool = True) -> dict[str, str]:
+    """path -> SHA-256 (or size and modification time, for the virtual environment's 5 GB) of every file."""
+    import hashlib
+
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest() if checksums else \
+                f"{path.stat().st_size}:{path.stat().st_mtime_ns}"
+    return found
+
+
+def repository_listing() -> dict[str, str]:
+    found = {}
+    for child in ROOT.iterdir():
+        if child.name in UNWATCHED:
+            continue
+        found.update(listing(child) if child.is_dir() else {str(child): listing_file(child)})
+    found = {path: digest for path, digest in found.items() if not set(Path(path).parts) & UNWATCHED}
+    venv = ROOT / ".venv"
+    return {**found, **(listing(venv, checksums=False) if venv.is_dir() else {})}
+
+
+def listing_file(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
-    if not isolation_available():  # several cases rely on the namespaces (PID 1, hidden files)
+    if not jail_available():
         if os.environ.get("CI"):
-            pytest.fail("CI machines allow user namespaces (unshare); the grader must use them")
-        pytest.skip("this machine does not allow user namespaces: the grader warns that submissions run unconfined")
+            pytest.fail(f"CI machines can run bubblewrap; the grader must confine submissions: {jail_missing_reason()}")
+        pytest.skip(f"no jail on this machine ({jail_missing_reason()}): the grader warns that submissions run unconfined")
     folder = tmp_path_factory.mktemp("hostile-class")
     cases = build_class(folder)
     submitted = folder / "submitted"
     found = find_submissions(submitted, CHAPTER)
     victim_before = (submitted / "correct" / CHAPTER / f"{CHAPTER}.ipynb").read_bytes()
-    report = grade_submissions(found, CHAPTER, folder / "course", feedback=True, log=lambda _: None, workers=2,
-                               limits=Limits(wall_seconds=300), cell_seconds=CELL_SECONDS,
-                               notes=find_extras(submitted, found))
-    return folder, cases, report, {r.student: r for r in report.students}, victim_before
+    canary = folder / "course" / "instructor-notes.txt"  # something of the instructor's in the class course
+    canary.parent.mkdir(parents=True)
+    canary.write_text("marks to enter later")
+    repository_before, submitted_before = repository_listing(), listing(submitted)
+    os.environ[SECRET] = "hunter2-token-of-the-instructor"
+    try:
+        report = grade_submissions(found, CHAPTER, folder / "course", feedback=True, log=lambda _: None, workers=2,
+                                   limits=Limits(wall_seconds=300), cell_seconds=CELL_SECONDS,
+                                   notes=find_extras(submitted, found))
+    finally:
+        del os.environ[SECRET]
+    changes = {
+        "repository": _diff(repository_before, repository_listing()),
+        "submitted": _diff(submitted_before, listing(submitted)),
+        "canary": [] if canary.read_text() == "marks to enter later" else [str(canary)],
+        "host": [p for p in ("/HOSTILE_ROOT_FILE", "/mnt/x", "/usr/x") if Path(p).exists()],
+    }
+    return folder, cases, report, {r.student: r for r in report.students}, victim_before, changes
+
+
+def _diff(before: dict, after: dict) -> list[str]:
+    return sorted(path for path in set(before) | set(after) if before.get(path) != after.get(path))
 
 
 def test_at_least_fifteen_cases(hostile):
-    _, cases, report, results, _ = hostile
+    _, cases, report, results, _, _ = hostile
     assert len(cases) >= 15 and set(results) == set(cases)
 
 
 def test_each_case_is_graded_as_expected_with_a_clear_reason(hostile):
-    _, cases, _, results, _ = hostile
+    _, cases, _, results, _, _ = hostile
     problems = []
     for student, (expected, note) in cases.items():
         result = results[student]
@@ -216,7 +367,7 @@ def test_each_case_is_graded_as_expected_with_a_clear_reason(hostile):
 
 
 def test_correct_work_needs_no_attention(hostile):
-    _, _, report, results, _ = hostile
+    _, _, report, results, _, _ = hostile
     for student in ("correct", "huge-output", "pytorch-warnings"):
         assert results[student].notes == [], f"{student}: {results[student].notes}"
     summary = report.attention()
@@ -224,19 +375,20 @@ def test_correct_work_needs_no_attention(hostile):
 
 
 def test_nothing_reaches_other_students_or_the_class_gradebook(hostile):
-    folder, _, report, results, victim_before = hostile
+    folder, _, report, results, victim_before, _ = hostile
     victim = folder / "submitted" / "correct" / CHAPTER / f"{CHAPTER}.ipynb"
     assert victim.read_bytes() == victim_before
     assert Path(__file__).read_text().startswith('"""A class of hostile'), "the repository was written"
     output = "".join(o.get("text", "") for c in nbformat.read(
         folder / "course" / "autograded" / "snoops" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4).cells
         for o in c.get("outputs", []))
-    assert "readable" not in output.replace("../../../gradebook.db readable", ""), output
-    assert "WRITTEN" not in output, output
+    assert "readable" not in output, output  # nothing of the class exists in the jail
+    # a write to the class gradebook's path lands in the jail's own /tmp, never on the host
+    assert (folder / "course" / "gradebook.db").read_bytes()[:16] == b"SQLite format 3\x00"
 
 
 def test_gradebook_is_consistent(hostile):
-    folder, _, report, results, _ = hostile
+    folder, _, report, results, _, _ = hostile
     recorded = report_from_gradebook(folder / "course", CHAPTER)
     graded = {r.student: r.scores for r in report.students if r.status == "graded"}
     assert {r.student: r.scores for r in recorded.students if r.status == "graded"} == graded
@@ -251,7 +403,7 @@ def test_gradebook_is_consistent(hostile):
 
 def test_grading_again_gives_the_same_result(hostile, tmp_path):
     """Idempotent: a second run over the same course changes nothing for the students it regrades."""
-    folder, cases, report, results, _ = hostile
+    folder, cases, report, results, _, _ = hostile
     submitted = folder / "submitted"
     again = {s: p for s, p in find_submissions(submitted, CHAPTER).items() if s in ("correct", "patched-helpers")}
     rerun = grade_submissions(again, CHAPTER, folder / "course", feedback=False, log=lambda _: None, workers=2,
@@ -262,3 +414,82 @@ def test_grading_again_gives_the_same_result(hostile, tmp_path):
     recorded = {r.student: r.scores for r in report_from_gradebook(folder / "course", CHAPTER).students
                 if r.status == "graded"}
     assert recorded == {r.student: r.scores for r in report.students if r.status == "graded"}
+
+
+def test_nothing_outside_the_scratch_course_changed(hostile):
+    """Checksums of the repository (solutions/, tools/, utils/...; the virtual environment by size and
+    time), every submitted file and an instructor's file in the class course, before and after
+    grading the class; and the files the escapes would have written on the host."""
+    *_, changes = hostile
+    assert changes == {"repository": [], "submitted": [], "canary": [], "host": []}, changes
+
+
+def student_files(folder: Path, student: str) -> dict[str, str]:
+    """What a student receives (feedback) and what the instructor opens (the autograded notebook)."""
+    course = folder / "course"
+    files = [course / "feedback" / student / CHAPTER / f"{CHAPTER}.html",
+             course / "autograded" / student / CHAPTER / f"{CHAPTER}.ipynb"]
+    return {str(path): path.read_text() for path in files if path.exists()}
+
+
+def test_no_solution_hidden_test_or_secret_leaves_the_sandbox(hostile):
+    folder, _, _, results, _, _ = hostile
+    secret = secret_lines(CHAPTER) | {line for other in ("02_classical_ml", "03_mlp") for line in secret_lines(other)}
+    assert len(secret) > 50
+    leaks = []
+    for student in ("escapes-with-commands", "escapes-with-ctypes", "attacks-the-grader", "snoops"):
+        files = student_files(folder, student)
+        assert files, f"{student}: nothing graded"
+        for path, text in files.items():
+            if path.endswith(".html"):
+                leaks += [f"{path}: {line}" for line in secret if line in text and line not in _own_code(folder, student)]
+            leaks += [f"{path}: grader environment" for word in ("hunter2",) if word in text]
+    assert not leaks, "\n".join(leaks[:20])
+    output = student_files(folder, "escapes-with-commands")
+    assert all("HOSTILE" not in p for p in os.listdir("/")), "an escape wrote at the root of the host"
+    assert output
+
+
+def _own_code(folder: Path, student: str) -> str:
+    """The student's own source (their answers may legitimately equal solution lines)."""
+    nb = nbformat.read(folder / "submitted" / student / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+    return "\n".join(c.source for c in nb.cells)
+
+
+def test_no_active_content_reaches_a_browser(hostile):
+    """Scripts, event handlers, script URLs and frames from the student's outputs and Markdown are
+    gone from the autograded notebook and the feedback."""
+    from html.parser import HTMLParser
+
+    folder, *_ = hostile
+    course = folder / "course"
+    nb = nbformat.read(course / "autograded" / "active-content" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+    kinds = {mime for c in nb.cells for o in c.get("outputs", []) for mime in o.get("data", {})}
+    assert kinds <= {"text/plain", "image/png", "image/jpeg", "image/gif"}, kinds
+
+    class Active(HTMLParser):
+        found: list = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("iframe", "object", "embed"):
+                self.found.append(tag)
+            for name, value in attrs:
+                if name.startswith("on") or "javascript:" in (value or "").replace(" ", "").lower():
+                    self.found.append(f"{tag} {name}={value}")
+
+        def handle_data(self, data):
+            if "document.title" in data and self.lasttag == "script":
+                self.found.append(f"script: {data[:80]}")
+
+    parser = Active()
+    parser.feed((course / "feedback" / "active-content" / CHAPTER / f"{CHAPTER}.html").read_text())
+    assert parser.found == [], parser.found
+
+
+def test_class_course_keeps_only_graded_notebooks(hostile):
+    folder, *_ = hostile
+    autograded = folder / "course" / "autograded"
+    extra = [str(p) for p in autograded.rglob("*") if p.is_file() and p.name not in (f"{CHAPTER}.ipynb", "timestamp.txt")]
+    assert extra == []
+    size = sum(p.stat().st_size for p in (folder / "course").rglob("*") if p.is_file())
+    assert size < 200 * 2**20, f"the class course holds {size / 2**20:.0f} MiB after grading"

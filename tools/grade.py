@@ -504,12 +504,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=Limits.wall_seconds, help="seconds per submission, kernel included")
     parser.add_argument("--memory-gib", type=float, default=Limits.memory_bytes / 2**30,
                         help="address space per process in GiB (torch alone maps about 4.6)")
+    parser.add_argument("--disk-mib", type=int, default=Limits.disk_bytes // 2**20,
+                        help="size of each writable folder of a submission's sandbox, and of any one file (MiB)")
+    parser.add_argument("--max-processes", type=int, default=Limits.processes,
+                        help="processes and threads a submission's kernel may have")
     parser.add_argument("--cell-timeout", type=int, default=None,
                         help="seconds per cell before it is interrupted (default: nbgrader_config.py's, 300)")
     args = parser.parse_args(argv)
-    if args.workers < 1:
-        print(f"error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
-        return 2
+    for name in ("workers", "disk_mib", "max_processes"):
+        if getattr(args, name) < 1:
+            print(f"error: --{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}", file=sys.stderr)
+            return 2
     try:
         submissions = find_submissions(args.submissions.resolve(), args.assignment)
     except FileNotFoundError as error:
@@ -519,7 +524,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no student folders in {args.submissions}", file=sys.stderr)
         return 2
     try:
-        limits = Limits(wall_seconds=args.timeout, memory_bytes=int(args.memory_gib * 2**30))
+        limits = Limits(wall_seconds=args.timeout, memory_bytes=int(args.memory_gib * 2**30),
+                        disk_bytes=args.disk_mib * 2**20, processes=args.max_processes)
         report = grade_submissions(submissions, args.assignment, args.course.resolve(), feedback=not args.no_feedback,
                                    workers=args.workers, limits=limits, cell_seconds=args.cell_timeout,
                                    notes=find_extras(args.submissions.resolve(), submissions))

@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--workers", type=int, default=None, help="default: the number of cores")
     grade.add_argument("--timeout", type=float, default=None, help="seconds per submission (default 600)")
     grade.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default 300)")
+    grade.add_argument("--disk-mib", type=int, default=None, help="disk per writable folder of the sandbox (default 512)")
+    grade.add_argument("--max-processes", type=int, default=None, help="processes and threads per submission (default 256)")
     feedback = commands.add_parser("feedback", help="HTML feedback without hidden tests for every graded student")
     report = commands.add_parser("report", help="grades.csv, per-exercise statistics and plots from the gradebook")
     for command in (grade, feedback, report):
@@ -57,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         options += ["--workers", str(args.workers)] if args.workers else []
         options += ["--timeout", str(args.timeout)] if args.timeout else []
         options += ["--cell-timeout", str(args.cell_timeout)] if args.cell_timeout else []
+        options += ["--disk-mib", str(args.disk_mib)] if args.disk_mib else []
+        options += ["--max-processes", str(args.max_processes)] if args.max_processes else []
         return grade_tool.main(options)
     if args.command in ("feedback", "report"):
         try:

@@ -37,7 +37,11 @@ CALLS = {("signal", "signal"): "installs a signal handler", ("os", "setsid"): "s
          ("sys", "exit"): "ends the kernel", ("gc", "get_objects"): "walks the interpreter's objects",
          ("gc", "get_referrers"): "walks the interpreter's objects", ("os", "system"): "runs shell commands"}
 IMPORTS = {"subprocess": "starts processes", "multiprocessing": "starts processes", "ctypes": "uses ctypes",
-           "socket": "opens network sockets", "sqlite3": "opens databases"}
+           "socket": "opens network sockets", "sqlite3": "opens databases", "ipykernel": "uses the kernel's internals",
+           "jupyter_client": "uses the kernel's internals", "zmq": "uses the kernel's internals",
+           "traitlets": "uses IPython's internals", "comm": "uses the kernel's internals"}
+INTERNALS = ("IPython.core", "IPython.terminal", "IPython.kernel", "IPython.utils")
+RUNTIME_CODE = {"eval", "exec", "compile", "__import__"}
 WORDS = ("gradebook", "autograded", "/submitted/", "nbgrader_config")
 
 
@@ -87,6 +91,8 @@ def suspicious(source: str, aliases: dict[str, str]) -> list[str]:
     found = []
     if "get_ipython().system" in _python(source) or "getoutput(" in _python(source):
         found.append("runs shell commands")
+    if "get_ipython" in source or "__IPYTHON__" in source:  # the raw text: magics (%timeit) are fine
+        found.append("uses IPython's shell (get_ipython())")
 
     def module_of(dotted: str) -> str | None:
         """``dotted`` with its first name resolved to the module it is bound to, if that is one of MODULES."""
@@ -124,6 +130,11 @@ def suspicious(source: str, aliases: dict[str, str]) -> list[str]:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             found += [IMPORTS[m.split(".")[0]] for m in modules if m.split(".")[0] in IMPORTS]
+            found += ["uses IPython's internals" for m in modules if m.startswith(INTERNALS)]
+        if isinstance(node, ast.Attribute) and node.attr == "modules" and _dotted(node) in ("sys.modules",):
+            found.append("reaches modules through sys.modules")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in RUNTIME_CODE:
+            found.append(f"runs code built at run time ({node.func.id})")
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             found += [f"names grading files ({word!r})" for word in WORDS if word in node.value]
         if isinstance(node, ast.FunctionDef) and node.name == "__eq__" and len(node.body) == 1 \

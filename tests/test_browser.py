@@ -1,0 +1,161 @@
+"""No script of a submission runs in the instructor's or the student's browser.
+
+A submission that displays HTML, JavaScript, SVG and Markdown outputs and writes raw HTML into its
+written answer is graded by the real grader; then Chromium (Debian's, driven by Playwright) opens
+the submission's page in nbgrader's formgrader, served by a real Jupyter server with the
+instructor's session, and the student's HTML feedback. Every payload would change the page's
+title to a number; the title must stay as the page set it. A control page with the same payloads,
+not sanitized, proves that the payloads do run when nothing stops them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tools.grade import find_submissions, grade_submissions
+from tools.notebooks import solution_cells, solution_path, tool_environment
+from tools.sandbox import Limits
+
+pytestmark = pytest.mark.slow
+CHAPTER = "01_fundamentals"
+CHROMIUM = "/usr/bin/chromium"
+# each payload, if it ran, would set the title to its number
+OUTPUTS = textwrap.dedent("""
+    from IPython.display import HTML, Javascript, SVG, Markdown, display
+    display(HTML('<img src=x onerror="document.title = 101">'))
+    display(Javascript("document.title = 102"))
+    display(SVG('<svg xmlns="http://www.w3.org/2000/svg" onload="document.title = 103"><script>document.title = 104</script></svg>'))
+    display(Markdown('<img src=x onerror="document.title = 105">'))
+    display({"text/html": "<script>document.title = 106</script>"}, raw=True)
+    display({"image/png": 'x" onerror="document.title = 107'}, raw=True)
+    display({"application/vnd.jupyter.widget-view+json": {"model_id": "x"}, "text/html": "<script>document.title = 108</script>"}, raw=True)
+""")
+ANSWER = ('My answer <script>document.title = 109</script> <img src=x onerror="document.title = 110"> '
+          '[a link](javascript:document.title=111) <iframe srcdoc="<script>parent.document.title = 112</script>"></iframe> '
+          '<svg onload="document.title = 113"></svg>')
+PAYLOAD_TITLES = {str(n) for n in range(101, 114)}
+
+
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: `make setup` installs Debian's chromium as root")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    return sync_playwright()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("browser-class")
+    nb = nbformat.read(solution_path(CHAPTER), as_version=4)
+    answer = nb.cells[solution_cells(nb)["sgd_step"]]
+    answer.source = OUTPUTS + "\n" + answer.source
+    written = next(c for c in nb.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution"))
+    written.source = ANSWER
+    path = folder / "submitted" / "mallory" / CHAPTER / f"{CHAPTER}.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(nb, path)
+    course = folder / "course"
+    report = grade_submissions(find_submissions(folder / "submitted", CHAPTER), CHAPTER, course, feedback=True,
+                               log=lambda _: None, workers=1, limits=Limits(wall_seconds=300), cell_seconds=60)
+    assert report.students[0].status == "graded", report.students[0].status
+    return folder, course, nb
+
+
+def title_after_load(page, url: str) -> str:
+    page.goto(url, wait_until="load")
+    page.wait_for_timeout(1500)  # onerror handlers and scripts run soon after load
+    return page.title()
+
+
+def test_the_payloads_run_when_nothing_stops_them(graded, tmp_path):
+    """The control: every payload, as raw HTML, does change the title in this browser."""
+    folder, *_ = graded
+    with browser() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = chromium.new_page()
+        changed = []
+        for payload in ['<img src=x onerror="document.title = 101">', "<script>document.title = 106</script>",
+                        '<svg onload="document.title = 113"></svg>']:
+            control = tmp_path / "control.html"
+            control.write_text(f"<html><head><title>control</title></head><body>{payload}</body></html>")
+            changed.append(title_after_load(page, control.as_uri()))
+        chromium.close()
+    assert changed == ["101", "106", "113"], changed
+
+
+def test_the_feedback_runs_no_script_of_the_student(graded):
+    _, course, _ = graded
+    feedback = course / "feedback" / "mallory" / CHAPTER / f"{CHAPTER}.html"
+    with browser() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = chromium.new_page()
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        title = title_after_load(page, feedback.as_uri())
+        text = page.inner_text("body")
+        chromium.close()
+    assert title not in PAYLOAD_TITLES and not dialogs, (title, dialogs)
+    assert "My answer" in text and "document.title = 101" in text, "the outputs and the answer are shown as text"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_formgrader_runs_no_script_of_the_student(graded, tmp_path):
+    """The instructor opens the submission in nbgrader's Manual Grading page (their session)."""
+    _, course, _ = graded
+    with sqlite3.connect(course / "gradebook.db") as db:
+        submission_id = db.execute(
+            "SELECT submitted_notebook.id FROM submitted_notebook JOIN submitted_assignment "
+            "ON submitted_notebook.assignment_id = submitted_assignment.id "
+            "WHERE submitted_assignment.student_id = 'mallory'").fetchone()[0]
+    port, token = _free_port(), secrets.token_hex(16)
+    env = tool_environment(JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), HOME=str(tmp_path / "home"),
+                           JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
+    server = subprocess.Popen([sys.executable, "-m", "jupyter", "server", f"--port={port}", "--ip=127.0.0.1",
+                               "--no-browser", f"--IdentityProvider.token={token}", "--allow-root",
+                               f"--ServerApp.root_dir={course}"], cwd=course, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"the Jupyter server did not start: {server.stderr.read1(4000).decode(errors='replace')}")
+        with browser() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = chromium.new_page()
+            dialogs = []
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            page.goto(f"{base}/formgrader?token={token}")  # logs in: the page's script gets the instructor's cookie
+            title = title_after_load(page, f"{base}/formgrader/submissions/{submission_id}/")
+            text = page.inner_text("body")
+            chromium.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert "My answer" in text and "document.title = 101" in text, "the formgrader did not show the submission"
+    assert title not in PAYLOAD_TITLES and not dialogs, (title, dialogs)
