@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) system data ## create .venv with the pinned packages, the kernel, the grading jail and the offline data
 
-system: ## install the Debian packages grading needs (bubblewrap) where the system allows it
+system: ## install the Debian packages grading and the browser tests need (bubblewrap, chromium) where allowed
 	@bash tools/install_system.sh
 
 data: ## install the offline datasets where the system allows it

@@ -36,3 +36,36 @@ def test_visible_failure_keeps_its_line_but_not_the_context():
 def test_cells_without_hidden_tests_are_untouched():
     cell = nbformat.v4.new_code_cell("x = 1")
     assert StripHiddenTests().preprocess_cell(cell, {}, 0)[0].source == "x = 1"
+
+
+def test_output_lines_that_repeat_hidden_tests_or_solutions_are_removed():
+    """Whatever a submission printed (a solution file it could read, its own test cell's source),
+    a line of a hidden test or of a solution block does not reach the student."""
+    from tools.feedback import REDACTED, secret_lines
+    from tools.notebooks import solution_path
+
+    solution = nbformat.read(solution_path("01_fundamentals"), as_version=4)
+    secret = secret_lines("01_fundamentals")
+    assert len(secret) > 20
+    hidden = next(line for c in solution.cells if "### BEGIN HIDDEN TESTS" in c.source
+                  for line in c.source.split("\n")[c.source.split("\n").index("### BEGIN HIDDEN TESTS") + 1:]
+                  if line.strip() in secret)
+    printed = f"my own line\n{hidden}\nanother line of mine"
+    cell = nbformat.v4.new_code_cell("print(open('somewhere').read())")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed),
+                    nbformat.v4.new_output("error", ename="ValueError", evalue=hidden.strip(),
+                                           traceback=[f"ValueError: {hidden.strip()}"]),
+                    nbformat.v4.new_output("display_data", data={"text/plain": printed})]
+    cell, _ = StripHiddenTests().preprocess_cell(cell, {"nbgrader": {"assignment": "01_fundamentals"}}, 0)
+    assert cell.outputs[0].text == f"my own line\n{REDACTED}\nanother line of mine"
+    assert hidden.strip() not in str(cell.outputs)
+    assert cell.outputs[2].data["text/plain"].count(REDACTED) == 1
+
+
+def test_lines_the_release_shows_are_not_secret():
+    from tools.feedback import secret_lines
+    from tools.notebooks import release_path
+
+    release = {line.strip() for c in nbformat.read(release_path("01_fundamentals"), as_version=4).cells
+               for line in c.source.split("\n")}
+    assert not secret_lines("01_fundamentals") & release

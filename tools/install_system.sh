@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the grading tools need, where the system allows it; otherwise says
-# what to do. bubblewrap (`bwrap`) builds the jail in which a submission's code runs (tools/sandbox.py).
+# Installs the Debian packages the course's tools need, where the system allows it; otherwise says
+# what to do. bubblewrap (`bwrap`) builds the jail in which a submission's code runs
+# (tools/sandbox.py); chromium is the browser of the tests that open the formgrader and the
+# feedback (Playwright drives it; it never downloads a browser of its own).
 set -u
-if command -v bwrap >/dev/null 2>&1; then
-  echo "system: bubblewrap present ($(bwrap --version))"
+missing=()
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} = 0 ]; then
+  echo "system: bubblewrap and chromium present"
   exit 0
 fi
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  echo "system: installing the Debian package bubblewrap"
-  if (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) >/dev/null; then
-    echo "system: bubblewrap installed ($(bwrap --version))"
+  echo "system: installing the Debian packages ${missing[*]}"
+  if (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null; then
+    echo "system: installed ${missing[*]}"
     exit 0
   fi
-  echo "system: apt-get could not install bubblewrap (see above)"
+  echo "system: apt-get could not install ${missing[*]} (see above)"
 fi
 cat <<MSG
-system: bubblewrap is not installed. Students do not need it; instructors who grade do: without it
-  a submission's code runs with the grader's rights (tools.grade warns). Install it with
-    sudo apt-get install bubblewrap      (Debian/Ubuntu; dnf/pacman: package bubblewrap)
+system: missing Debian packages: ${missing[*]}. Students need neither. Instructors who grade need
+  bubblewrap: without it a submission's code runs with the grader's rights (tools.grade warns).
+  The browser tests of \`make test\` need chromium. Install them with
+    sudo apt-get install ${missing[*]}
 MSG
 exit 0
