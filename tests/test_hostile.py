@@ -437,7 +437,9 @@ def test_no_solution_hidden_test_or_secret_leaves_the_sandbox(hostile):
     secret = secret_lines(CHAPTER) | {line for other in ("02_classical_ml", "03_mlp") for line in secret_lines(other)}
     assert len(secret) > 50
     leaks = []
-    for student in ("escapes-with-commands", "escapes-with-ctypes", "attacks-the-grader", "snoops"):
+    graded = [student for student, result in results.items() if result.status == "graded"]
+    assert {"escapes-with-commands", "escapes-with-ctypes", "attacks-the-grader", "snoops"} <= set(graded)
+    for student in graded:
         files = student_files(folder, student)
         assert files, f"{student}: nothing graded"
         for path, text in files.items():

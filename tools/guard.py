@@ -4,13 +4,21 @@ A submission's code runs in the same kernel as the tests that grade it, so it ca
 them pass without solving the exercise, or to stop the grading. :class:`GuardedExecute` runs the
 notebook as nbgrader's Execute does, and also:
 
+- it starts the kernel through :class:`JailedKernelManager`: in tools.sandbox's jail (no
+  capabilities, an allow-list file system, no network, its own processes, limited disk and
+  processes), talking to nbgrader over Unix sockets;
 - before the first cell, it snapshots the attributes of the modules and classes tests compare
   with (builtins, math, operator, torch, torch.testing, torch.Tensor, torch.nn.functional, numpy,
-  numpy.testing, numpy.ndarray) and IPython's hooks (custom exception handler, AST and input
-  transformers, trace function); before every test cell it puts back whatever the submission
-  replaced, and removes globals that hide a built-in or rebind `torch`, `np` or `math`, so that
-  `torch.allclose = lambda *a, **k: True`, `isinstance = ...` or an exception handler that hides
-  failures cannot pass a test (each restoration is noted);
+  numpy.testing, numpy.ndarray), ``sys``'s hooks, and the whole state of IPython's shell and the
+  kernel (``snapshot_shell`` in GUARD: every IPython/ipykernel object reachable from them, their
+  classes' methods, lists and dicts of callables); before every test cell it puts back whatever
+  the submission replaced, and removes globals that hide a built-in or rebind `torch`, `np` or
+  `math`, so that `torch.allclose = lambda *a, **k: True`, `isinstance = ...`, a shadowed
+  `run_cell` or an exception handler that hides failures cannot pass a test (each restoration is
+  noted);
+- it appends to every test cell a line that prints a new random nonce, and a test cell whose
+  output lacks that line, and has no error of its own, gets an error (it scores 0) and a note:
+  its code was replaced or skipped (an input transformer, a replaced message handler...);
 - after a cell runs out of memory, it deletes the globals that cell assigns (a memory bomb's
   list) and collects garbage, so the cells after it run with the memory they would have had,
   not with whatever the bomb happened to leave;
@@ -18,13 +26,13 @@ notebook as nbgrader's Execute does, and also:
   an error, so they score 0 and the cells before them keep their scores;
 - when the kernel ignores the interrupt sent at the cell time limit (a loop that ignores SIGINT),
   the kernel is killed and the remaining cells get an error in the same way;
-- after the last cell, when nbgrader runs as PID 1 of its own PID namespace (tools.sandbox), every
-  other process is killed before grades are computed and files written, so nothing the submission
-  left running can alter them.
+- after the last cell, every other process of the jail is killed before grades are computed and
+  files written, so nothing the submission left running can alter them.
 
 What happened is written to ``execution-notes.json`` in the working directory, for the summary.
-Determined tampering (code that finds and edits the snapshot) is not prevented; tools.grade also
-flags such code statically.
+The guard runs in the kernel's own Python process: determined tampering (code that finds and
+edits the snapshot, or a trace function that jumps over assertions) is not prevented; tools.precheck
+notes such code (get_ipython(), internals, sys.modules, trace functions, eval/exec) statically.
 """
 
 from __future__ import annotations

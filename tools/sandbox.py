@@ -351,7 +351,8 @@ def run_limited(command: list[str], cwd: Path, limits: Limits = Limits(), env: d
             done = os.wait4(process.pid, 0)
         _, status, usage = done
         code = process.returncode = os.waitstatus_to_exitcode(status)
-        if limit is None and usage.ru_utime + usage.ru_stime >= limits.cpu_seconds:
+        # SIGXCPU: the kernel's soft CPU limit (the rusage can read a hair under it)
+        if limit is None and (code == -signal.SIGXCPU or usage.ru_utime + usage.ru_stime >= limits.cpu_seconds):
             limit = f"CPU-time limit of {limits.cpu_seconds} s"
         return Outcome(code, _read(out, limits.max_output_bytes), _read(err, limits.max_output_bytes),
                        time.monotonic() - start, limit)
