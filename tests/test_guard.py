@@ -31,3 +31,49 @@ def test_out_of_memory_is_recognised_from_the_error_output():
     assert ran_out_of_memory(cell(ename="OutOfMemoryError", evalue="CUDA out of memory. Tried to allocate 2 GiB"))
     assert not ran_out_of_memory(cell(ename="ValueError", evalue="not done"))
     assert not ran_out_of_memory(nbformat.v4.new_code_cell())
+
+
+def run_in_kernel(*sources: str) -> list[str]:
+    """Each cell's printed text, run in order in a new kernel of the course."""
+    import pytest
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    nb.metadata.kernelspec = {"name": "dl-course", "display_name": "dl-course", "language": "python"}
+    NotebookClient(nb, timeout=120).execute()
+    errors = [o for c in nb.cells for o in c.outputs if o.output_type == "error"]
+    if errors:
+        pytest.fail(f"{errors[0].ename}: {errors[0].evalue}")
+    return ["".join(o.get("text", "") for o in c.outputs if o.output_type == "stream") for c in nb.cells]
+
+
+def test_the_snapshot_puts_back_the_shell_and_kernel_state_and_nothing_else():
+    """Planted hooks of every kind are put back (and named); a notebook that only computes, plots
+    and shows progress bars changes nothing the guard would put back."""
+    import pytest
+
+    from tools.guard import RESTORE, SNAPSHOT
+
+    pytest.importorskip("nbclient")
+    normal = ("import torch, numpy as np, matplotlib.pyplot as plt\nfrom tqdm.auto import tqdm\nimport utils\n"
+              "for _ in tqdm(range(3)):\n    pass\nplt.plot([1, 2]); plt.show()\n%timeit -n1 -r1 sum(range(10))")
+    planted = """
+ip = get_ipython()
+_original_run_cell = ip.run_cell
+ip.run_cell = lambda raw_cell, *args, **kwargs: _original_run_cell(raw_cell, *args, **kwargs)
+ip.input_transformers_post.append(lambda lines: lines)
+ip.events.register("pre_run_cell", lambda *args: None)
+ip.kernel.shell_handlers["execute_request"] = ip.kernel.shell_handlers["execute_request"]
+ip.kernel.shell_handlers["my_request"] = lambda *args: None
+type(ip).showtraceback = lambda self, *args, **kwargs: None
+ip.display_formatter.formatters["text/plain"].for_type(int, lambda obj, p, cycle: p.text("one"))
+import sys
+sys.unraisablehook = lambda *args: None
+"""
+    texts = run_in_kernel(SNAPSHOT, normal, RESTORE, planted, RESTORE, RESTORE)
+    assert texts[2] == "", f"a notebook that only computes needed restoring: {texts[2]}"
+    restored = texts[4]
+    for expected in ("ZMQInteractiveShell.run_cell (added)", "input_transformers_post", "EventManager.callbacks",
+                     "IPythonKernel.shell_handlers", "ZMQInteractiveShell.showtraceback", "sys.unraisablehook"):
+        assert expected in restored, f"{expected} not put back: {restored}"
+    assert texts[5] == "", f"putting back is not idempotent: {texts[5]}"

@@ -178,7 +178,7 @@ def snapshot_shell(*roots):
                     v[:] = fixed if fixed is not None else now
                     value[key] = v
                     changed = True
-            elif not same(now, v):
+            elif now is missing or (not same(now, v) and student_made(now)):  # libraries fill some lazily
                 value[key] = v
                 changed = True
         for key in [k for k, v in value.items() if k not in old and student_made(v)]:
@@ -218,13 +218,12 @@ def snapshot_shell(*roots):
                 changed.append(f"sys.{name}")
         return list(dict.fromkeys(changed))
 
-    shell = roots[0]
-    cell_files = (getattr_(getattr_(shell, "compile", None), "_filename_map", None) and "<ipython-input") or "<ipython-input"
-    try:  # ipykernel names cells after a folder of its own: /tmp/ipykernel_<pid>/
-        import os, tempfile
-        cell_files = (cell_files, os.path.join(tempfile.gettempdir(), f"ipykernel_{os.getpid()}") + os.sep)
+    try:  # ipykernel compiles each cell under a file name in a folder of its own
+        import os
+        from ipykernel.compiler import get_tmp_directory
+        cell_files = ("<ipython-input", get_tmp_directory() + os.sep)
     except Exception:
-        cell_files = (cell_files,)
+        cell_files = ("<ipython-input",)
     hooks_of_sys = {n: getattr_(sys, n) for n in ("displayhook", "excepthook", "breakpointhook", "unraisablehook",
                                                    "stdout", "stderr")}
     return restore

@@ -34,7 +34,6 @@ from __future__ import annotations
 import functools
 import os
 import resource
-import shlex
 import shutil
 import signal
 import subprocess
@@ -356,7 +355,3 @@ def run_limited(command: list[str], cwd: Path, limits: Limits = Limits(), env: d
             limit = f"CPU-time limit of {limits.cpu_seconds} s"
         return Outcome(code, _read(out, limits.max_output_bytes), _read(err, limits.max_output_bytes),
                        time.monotonic() - start, limit)
-
-
-def describe_command(argv: list[str]) -> str:
-    return " ".join(shlex.quote(a) for a in argv)
