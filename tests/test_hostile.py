@@ -200,10 +200,14 @@ def build_class(folder: Path) -> dict:
         print("unshare", _libc.unshare(0x10000000 | 0x00020000))  # CLONE_NEWUSER | CLONE_NEWNS
         print("setns", _libc.setns(os.open("/proc/1/ns/mnt", os.O_RDONLY), 0))
         print("setuid", _libc.setuid(0))
-        try:
-            open({str(ROOT / "HOSTILE_REPOSITORY_FILE")!r}, "w").write("x")
-        except OSError as _error:
-            print("write:", type(_error).__name__)
+        import sys
+        _connection = sys.argv[sys.argv.index("-f") + 1]  # the kernel's connection file, the grader's
+        for _path in [{str(ROOT / "HOSTILE_REPOSITORY_FILE")!r}, _connection]:
+            try:
+                open(_path, "a").write("x")
+                print("WROTE", _path)
+            except OSError as _error:
+                print("write:", type(_error).__name__)
         """), FULL, "uses ctypes")
     case("attacks-the-grader", prepend(solution(), "sgd_step", f"""
         import ctypes, os, signal
@@ -383,6 +387,10 @@ def test_nothing_reaches_other_students_or_the_class_gradebook(hostile):
         folder / "course" / "autograded" / "snoops" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4).cells
         for o in c.get("outputs", []))
     assert "readable" not in output, output  # nothing of the class exists in the jail
+    escaped = "".join(o.get("text", "") for c in nbformat.read(
+        folder / "course" / "autograded" / "escapes-with-ctypes" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4).cells
+        for o in c.get("outputs", []))
+    assert "write: OSError" in escaped and "WROTE" not in escaped, escaped
     # a write to the class gradebook's path lands in the jail's own /tmp, never on the host
     assert (folder / "course" / "gradebook.db").read_bytes()[:16] == b"SQLite format 3\x00"
 

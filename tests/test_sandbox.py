@@ -4,6 +4,7 @@ no namespaces, an allow-list file system, no network, its own processes only, li
 processes, none of the grader's environment."""
 
 import os
+import subprocess
 import sys
 import textwrap
 import time
@@ -144,7 +145,8 @@ def test_the_jail_sees_only_what_it_is_given(tmp_path):
                          {str(tmp_path / "class")!r}, {str(REPOSITORY / "README.md")!r}, "/etc/shadow", "/root"]:
                 print(os.path.exists(path), path)
             print(sorted(os.listdir({str(REPOSITORY)!r})))
-            for path in [{str(REPOSITORY / "utils" / "new.py")!r}, "/usr/new", "new.txt", "/tmp/new"]:
+            for path in [{str(REPOSITORY / "utils" / "new.py")!r}, "/usr/new", {str(REPOSITORY / "new")!r}, "/new",
+                         "/etc/new", "/run/new", "new.txt", "/tmp/new"]:
                 try:
                     open(path, "w").write("x")
                     print("written", path)
@@ -158,7 +160,8 @@ def test_the_jail_sees_only_what_it_is_given(tmp_path):
     shown = sorted({"utils"} | {Path(sys.prefix).resolve().relative_to(REPOSITORY).parts[0]}
                    if Path(sys.prefix).resolve().is_relative_to(REPOSITORY) else {"utils"})
     assert lines[7] == str(shown), lines[7]  # the course's utils, and the virtual environment if it lies there
-    assert lines[8:] == [f"OSError {REPOSITORY / 'utils' / 'new.py'}", "OSError /usr/new", "written new.txt",
+    assert lines[8:] == [f"OSError {REPOSITORY / 'utils' / 'new.py'}", "OSError /usr/new", f"OSError {REPOSITORY / 'new'}",
+                         "OSError /new", "OSError /etc/new", "OSError /run/new", "written new.txt",
                          "written /tmp/new"], lines[8:]
     assert not (tmp_path / "work" / "new.txt").exists(), "the working folder is a private copy"
 
@@ -241,3 +244,24 @@ def test_processes_are_limited_and_none_outlives_the_jail(tmp_path):
     assert int(outcome.stdout.split()[2]) < 40
     time.sleep(5)
     assert not (out / "survived").exists(), "a process of the jail outlived it"
+
+
+def test_cgroups_left_by_a_killed_grader_are_removed():
+    from tools.sandbox import CGROUP_PREFIX, PidsCgroup
+
+    require_jail()
+    root = pids_cgroup_root()
+    if root is None:
+        pytest.skip("no pids cgroup on this machine")
+    child = subprocess.Popen(["true"])  # its PID belongs to no process any more once it is reaped
+    child.wait()
+    stale = root / f"{CGROUP_PREFIX}{child.pid}-0123456789ab"
+    ours = PidsCgroup(8)
+    stale.mkdir()
+    try:
+        assert PidsCgroup.remove_stale() >= 1
+        assert not stale.exists() and ours.path.exists(), "only the cgroups of graders that ended are removed"
+    finally:
+        ours.remove()
+        if stale.exists():
+            stale.rmdir()

@@ -42,7 +42,7 @@ from tools.guard import NOTES, out_of_memory
 from tools.notebooks import ROOT, SOLUTIONS, cell_label, graded_cells, nbgrader_meta, solution_path, tool_environment
 from tools.precheck import inspect_submission
 from tools.release import ReleaseError, generate, nbgrader, scratch_course
-from tools.sandbox import Limits, jail_available, jail_missing_reason, run_limited
+from tools.sandbox import Limits, PidsCgroup, jail_available, jail_missing_reason, run_limited
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -453,6 +453,7 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
             runnable[student] = (source, inspection.notebook)
     work = course / "work"
     template = snapshot_gradebook(course, work / "gradebook-template.db")
+    PidsCgroup.remove_stale()  # left by a grading run that was killed
     if runnable and limits.isolate and not jail_available():
         log(f"warning: submissions cannot be confined here ({jail_missing_reason()}): their code runs with the "
             "network and the file system of the user who grades (limits on time and memory still apply)")

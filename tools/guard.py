@@ -44,6 +44,7 @@ import secrets
 import shutil
 import signal
 import tempfile
+import time
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -408,12 +409,20 @@ def _descendants(pid: int) -> list[int]:
         return []
 
 
+JAIL_SOCKETS = "/tmp/kernel-ipc"  # where the kernel binds its sockets, in the jail's own (size-limited) /tmp
+
+
 class JailedKernelManager(AsyncKernelManager):
     """A kernel manager that starts the kernel in tools.sandbox's jail (``jail`` True) or, with
-    ``jail`` False, only under its limits. The kernel talks to the grader over Unix sockets in a
-    private folder (the jail has no network, loopback aside). Processes of the jail are counted
-    and killed from outside: the jail's PID namespace makes every one of them a descendant of the
-    launched process, and a pids cgroup (where available) limits how many there can be."""
+    ``jail`` False, only under its limits.
+
+    The jail has no network (loopback aside), so the kernel talks to the grader over Unix sockets.
+    It binds them in its own /tmp (a size-limited tmpfs: nothing of the host is writable to it), and
+    the grader reaches them through ``/proc/<the jail's PID 1>/root``, the jail's file system seen
+    from outside. The connection file (with the key that signs messages) is shown to it read-only.
+    Processes of the jail are counted and killed from outside: the jail's PID namespace makes
+    every one of them a descendant of the launched process, and a pids cgroup (where available)
+    limits how many there can be."""
 
     jail = Bool(True, help="run the kernel in the jail (False: limits only)").tag(config=True)
     disk_bytes = Integer(Limits.disk_bytes, help="size of each writable folder of the jail").tag(config=True)
@@ -425,15 +434,37 @@ class JailedKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        # short: a Unix socket's path must stay under 108 bytes
-        self._private = Path(tempfile.mkdtemp(prefix="dlk-", dir="/tmp"))
-        self._sockets = self._private / "k"
-        self._sockets.mkdir()
+        self._private = Path(tempfile.mkdtemp(prefix="dlk-"))
         self._cgroup = PidsCgroup(self.processes) if pids_cgroup_root() else None
         if self.jail:
             self.transport = "ipc"
-            self.connection_file = str(self._sockets / "kernel.json")
-            self.ip = str(self._sockets / "kernel-ipc")
+            self.connection_file = str(self._private / "kernel.json")
+            self.ip = JAIL_SOCKETS  # written into the connection file: the kernel binds there
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        if self.jail:  # from now on the grader's side connects through the jail's root
+            self.ip = f"/proc/{self._jail_init()}/root{JAIL_SOCKETS}"
+
+    def _jail_init(self) -> int:
+        """The grader-side PID of the jail's PID 1: bubblewrap's first child, in a mount namespace
+        of its own from the moment it exists."""
+        import psutil
+
+        ours = os.readlink("/proc/self/ns/mnt")
+        process = psutil.Process(self.provisioner.process.pid)
+        for _ in range(400):
+            for child in process.children():
+                try:
+                    if os.readlink(f"/proc/{child.pid}/ns/mnt") != ours:
+                        return child.pid
+                except OSError:
+                    pass
+            if not process.is_running():
+                break
+            time.sleep(0.025)
+        raise RuntimeError("the kernel's jail did not start (bubblewrap exited or is stuck); "
+                           "check that `bwrap` runs on this machine (tools.sandbox.jail_available)")
 
     @property
     def limits(self) -> Limits:
@@ -448,8 +479,9 @@ class JailedKernelManager(AsyncKernelManager):
             return [*(self._cgroup.join_command() if self._cgroup else []), "prlimit",
                     f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 5}", f"--as={limits.memory_bytes}",
                     f"--fsize={limits.disk_bytes}", "--core=0", "--", *command]
-        return jail_command(command, workdir, self.limits, readable=[Path(p) for p in self.readable],
-                            writable=[self._sockets], cgroup=self._cgroup, private=self._private,
+        return jail_command(command, workdir, self.limits,
+                            readable=[*(Path(p) for p in self.readable), Path(self.connection_file)],
+                            cgroup=self._cgroup, private=self._private,
                             home=Path(self.home) if self.home else None)
 
     def jail_pids(self) -> list[int]:

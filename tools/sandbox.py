@@ -171,10 +171,25 @@ class PidsCgroup:
 
     def __init__(self, limit: int):
         root = pids_cgroup_root()
-        self.path = root / f"{CGROUP_PREFIX}{uuid.uuid4().hex}" if root else None
+        # named after the process that made it, so that one left by a grader that was killed can be found
+        self.path = root / f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}" if root else None
         if self.path:
             self.path.mkdir()
             (self.path / "pids.max").write_text(str(limit))
+
+    @staticmethod
+    def remove_stale() -> int:
+        """Remove the cgroups (and kill the processes) left by graders that no longer run; returns
+        how many cgroups that was."""
+        root, removed = pids_cgroup_root(), 0
+        for folder in root.glob(f"{CGROUP_PREFIX}*") if root else []:
+            creator = folder.name.removeprefix(CGROUP_PREFIX).split("-")[0]
+            if creator.isdigit() and not Path(f"/proc/{creator}").exists():
+                stale = object.__new__(PidsCgroup)
+                stale.path = folder
+                stale.remove()
+                removed += 1
+        return removed
 
     def join_command(self) -> list[str]:
         """A prefix that moves the command into the cgroup before it execs."""
@@ -271,7 +286,9 @@ def jail_command(command: list[str], workdir: Path, limits: Limits = Limits(), *
 
     for path in writable:
         argv += ["--bind", str(Path(path).resolve()), str(Path(path).resolve())]
-    argv += ["--clearenv"]
+    # bubblewrap's root is a tmpfs holding the folders it made for the mounts above (e.g. the
+    # repository's folder around utils/): read-only, or it would be an unlimited place to write
+    argv += ["--remount-ro", "/", "--clearenv"]
     for name, value in jail_environment(env).items():
         argv += ["--setenv", name, value]
     argv += ["--chdir", str(workdir), "--", "/bin/sh", "-c", f'{start} && exec "$@"', "jail", *command]
