@@ -146,7 +146,7 @@ def test_the_jail_sees_only_what_it_is_given(tmp_path):
                 print(os.path.exists(path), path)
             print(sorted(os.listdir({str(REPOSITORY)!r})))
             for path in [{str(REPOSITORY / "utils" / "new.py")!r}, "/usr/new", {str(REPOSITORY / "new")!r}, "/new",
-                         "/etc/new", "/run/new", "new.txt", "/tmp/new"]:
+                         "/etc/new", "/run/new", "/dev/new", "new.txt", "/tmp/new"]:
                 try:
                     open(path, "w").write("x")
                     print("written", path)
@@ -161,7 +161,7 @@ def test_the_jail_sees_only_what_it_is_given(tmp_path):
                    if Path(sys.prefix).resolve().is_relative_to(REPOSITORY) else {"utils"})
     assert lines[7] == str(shown), lines[7]  # the course's utils, and the virtual environment if it lies there
     assert lines[8:] == [f"OSError {REPOSITORY / 'utils' / 'new.py'}", "OSError /usr/new", f"OSError {REPOSITORY / 'new'}",
-                         "OSError /new", "OSError /etc/new", "OSError /run/new", "written new.txt",
+                         "OSError /new", "OSError /etc/new", "OSError /run/new", "OSError /dev/new", "written new.txt",
                          "written /tmp/new"], lines[8:]
     assert not (tmp_path / "work" / "new.txt").exists(), "the working folder is a private copy"
 

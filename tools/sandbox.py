@@ -287,8 +287,9 @@ def jail_command(command: list[str], workdir: Path, limits: Limits = Limits(), *
     for path in writable:
         argv += ["--bind", str(Path(path).resolve()), str(Path(path).resolve())]
     # bubblewrap's root is a tmpfs holding the folders it made for the mounts above (e.g. the
-    # repository's folder around utils/): read-only, or it would be an unlimited place to write
-    argv += ["--remount-ro", "/", "--clearenv"]
+    # repository's folder around utils/), and so is /dev: read-only, or each would be an unlimited
+    # place to write (the device nodes and /dev/shm are mounts of their own and stay usable)
+    argv += ["--remount-ro", "/", "--remount-ro", "/dev", "--clearenv"]
     for name, value in jail_environment(env).items():
         argv += ["--setenv", name, value]
     argv += ["--chdir", str(workdir), "--", "/bin/sh", "-c", f'{start} && exec "$@"', "jail", *command]
