@@ -252,6 +252,8 @@ def test_cgroups_left_by_a_killed_grader_are_removed():
     require_jail()
     root = pids_cgroup_root()
     if root is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI machines offer a pids cgroup; the grader must limit processes with it")
         pytest.skip("no pids cgroup on this machine")
     child = subprocess.Popen(["true"])  # its PID belongs to no process any more once it is reaped
     child.wait()
