@@ -260,18 +260,18 @@ def jail_command(command: list[str], workdir: Path, limits: Limits = Limits(), *
                  private: Path | None = None, home: Path | None = None) -> list[str]:
     """``command`` wrapped so that it runs in the jail (module docstring), with ``workdir`` as a
     private, size-limited copy of itself (the command starts there; what it writes is lost),
-    ``readable`` shown read-only and ``writable`` shown read-write at their own paths (for the
-    kernel's connection file and sockets). ``home``: a folder whose files are copied into the
-    jail's home folder at start (matplotlib's font cache). ``private``: a folder of the grader's for the jail's
-    /etc/passwd (default: a new temporary folder). SIGINT reaches the command (a Jupyter interrupt)
-    without stopping bubblewrap itself."""
+    ``readable`` shown read-only and ``writable`` shown read-write at their own paths (the grader
+    gives none: a host folder the jail can write to has no size limit). ``home``: a folder whose
+    files are copied into the jail's home folder at start (matplotlib's font cache). ``private``: a
+    folder of the grader's for the jail's /etc/passwd (default: a new temporary folder). SIGINT
+    reaches the command (a Jupyter interrupt) without stopping bubblewrap itself."""
     workdir = Path(workdir).resolve()
     private = Path(private or tempfile.mkdtemp(prefix="dlcourse-jail-"))
     (private / "passwd").write_text(f"student:x:{JAIL_UID}:{JAIL_UID}:student:{JAIL_HOME}:/bin/sh\n")
     (private / "group").write_text(f"student:x:{JAIL_UID}:\n")
     disk = str(limits.disk_bytes)
-    argv = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--cap-drop", "ALL",
-            "--uid", str(JAIL_UID), "--gid", str(JAIL_UID), "--hostname", "jail", *_system_binds(),
+    argv = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user", "--disable-userns",
+            "--die-with-parent", "--cap-drop", "ALL", "--uid", str(JAIL_UID), "--gid", str(JAIL_UID), "--hostname", "jail", *_system_binds(),
             "--ro-bind", str(private / "passwd"), "/etc/passwd", "--ro-bind", str(private / "group"), "/etc/group",
             "--size", disk, "--tmpfs", "/tmp", "--size", disk, "--tmpfs", "/dev/shm",
             "--size", disk, "--tmpfs", JAIL_HOME]
@@ -283,7 +283,6 @@ def jail_command(command: list[str], workdir: Path, limits: Limits = Limits(), *
     if home:
         argv += ["--ro-bind", str(Path(home).resolve()), HOME_SEED]
         start += f' && cp -R {HOME_SEED}/. "$HOME"'
-
     for path in writable:
         argv += ["--bind", str(Path(path).resolve()), str(Path(path).resolve())]
     # bubblewrap's root is a tmpfs holding the folders it made for the mounts above (e.g. the
