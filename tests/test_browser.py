@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.request
 from pathlib import Path
@@ -25,6 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from active_content import PAYLOAD_TITLES, plant
 from tools.grade import find_submissions, grade_submissions
 from tools.notebooks import solution_cells, solution_path, tool_environment
 from tools.sandbox import Limits
@@ -32,21 +31,6 @@ from tools.sandbox import Limits
 pytestmark = pytest.mark.slow
 CHAPTER = "01_fundamentals"
 CHROMIUM = "/usr/bin/chromium"
-# each payload, if it ran, would set the title to its number
-OUTPUTS = textwrap.dedent("""
-    from IPython.display import HTML, Javascript, SVG, Markdown, display
-    display(HTML('<img src=x onerror="document.title = 101">'))
-    display(Javascript("document.title = 102"))
-    display(SVG('<svg xmlns="http://www.w3.org/2000/svg" onload="document.title = 103"><script>document.title = 104</script></svg>'))
-    display(Markdown('<img src=x onerror="document.title = 105">'))
-    display({"text/html": "<script>document.title = 106</script>"}, raw=True)
-    display({"image/png": 'x" onerror="document.title = 107'}, raw=True)
-    display({"application/vnd.jupyter.widget-view+json": {"model_id": "x"}, "text/html": "<script>document.title = 108</script>"}, raw=True)
-""")
-ANSWER = ('My answer <script>document.title = 109</script> <img src=x onerror="document.title = 110"> '
-          '[a link](javascript:document.title=111) <iframe srcdoc="<script>parent.document.title = 112</script>"></iframe> '
-          '<svg onload="document.title = 113"></svg>')
-PAYLOAD_TITLES = {str(n) for n in range(101, 114)}
 
 
 def browser():
@@ -63,10 +47,7 @@ def browser():
 def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser-class")
     nb = nbformat.read(solution_path(CHAPTER), as_version=4)
-    answer = nb.cells[solution_cells(nb)["sgd_step"]]
-    answer.source = OUTPUTS + "\n" + answer.source
-    written = next(c for c in nb.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution"))
-    written.source = ANSWER
+    nb = plant(nb, nb.cells[solution_cells(nb)["sgd_step"]])
     path = folder / "submitted" / "mallory" / CHAPTER / f"{CHAPTER}.ipynb"
     path.parent.mkdir(parents=True)
     nbformat.write(nb, path)

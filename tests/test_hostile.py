@@ -7,6 +7,7 @@ says. The class is laid out as an instructor's `submitted/` folder and found by 
 functions as `python -m tools.grade` (find_submissions, find_extras).
 """
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -16,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import active_content
 from tools.feedback import secret_lines
 from tools.grade import find_extras, find_submissions, grade_submissions, report_from_gradebook
 from tools.notebooks import ROOT, graded_cells, release_path, solution_cells, solution_path
@@ -246,18 +248,8 @@ def build_class(folder: Path) -> dict:
 
         _kernel.shell_handlers["execute_request"] = _reply_ok
         """), {name: 0.0 for name in FULL}, "did not run to its end")
-    nb = prepend(solution(), "sgd_step", """
-        from IPython.display import HTML, Javascript, SVG, Markdown, Latex, display
-        display(HTML('<img src=x onerror="document.title = 1">'))
-        display(Javascript("document.title = 2"))
-        display(SVG('<svg xmlns="http://www.w3.org/2000/svg"><script>document.title = 3</script></svg>'))
-        display(Markdown('<img src=x onerror="document.title = 4">'))
-        display({"text/html": "<script>document.title = 5</script>"}, raw=True)
-        display({"image/png": 'x" onerror="document.title = 6'}, raw=True)
-        """)
-    written = next(c for c in nb.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution"))
-    written.source = ('My answer <script>document.title = 7</script> <img src=x onerror="document.title = 8"> '
-                      '[a link](javascript:alert(9)) <iframe src="javascript:alert(10)"></iframe>')
+    nb = solution()
+    nb = active_content.plant(nb, answer(nb, "sgd_step"))
     case("active-content", nb, FULL, "displayed active content")
     case("fills-the-disk", prepend(solution(), "array_dataset", """
         with open("filler.bin", "wb") as _handle:
@@ -286,16 +278,15 @@ def _replace(nb, exercise: str, source: str):
 UNWATCHED = {".venv", ".git", "build", "grading", ".pytest_cache", "__pycache__", ".ipynb_checkpoints"}
 
 
-def listing(folder: Path, checksums: bool = True) -> dict[str, str]:
-    """path -> SHA-256 (or size and modification time, for the virtual environment's 5 GB) of every file."""
-    import hashlib
+def fingerprint(path: Path, checksum: bool = True) -> str:
+    """A file's SHA-256, or its size and modification time (for the virtual environment's 5 GB)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() if checksum else f"{path.stat().st_size}:{path.stat().st_mtime_ns}"
 
-    found = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest() if checksums else \
-                f"{path.stat().st_size}:{path.stat().st_mtime_ns}"
-    return found
+
+def listing(folder: Path, checksums: bool = True) -> dict[str, str]:
+    """path -> fingerprint of every file under ``folder``."""
+    return {str(path): fingerprint(path, checksums) for path in sorted(folder.rglob("*"))
+            if path.is_file() and not path.is_symlink()}
 
 
 def repository_listing() -> dict[str, str]:
@@ -303,16 +294,10 @@ def repository_listing() -> dict[str, str]:
     for child in ROOT.iterdir():
         if child.name in UNWATCHED:
             continue
-        found.update(listing(child) if child.is_dir() else {str(child): listing_file(child)})
+        found.update(listing(child) if child.is_dir() else {str(child): fingerprint(child)})
     found = {path: digest for path, digest in found.items() if not set(Path(path).parts) & UNWATCHED}
     venv = ROOT / ".venv"
     return {**found, **(listing(venv, checksums=False) if venv.is_dir() else {})}
-
-
-def listing_file(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")

@@ -24,17 +24,22 @@ LINE_OF_ERROR = re.compile(r"line (\d+)")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def hidden_line_numbers(source: str) -> set[int]:
-    """1-based numbers of the lines inside (and on) the hidden-test markers."""
-    hidden, inside = set(), False
+def marked_line_numbers(source: str, begin: str = BEGIN, end: str = END) -> set[int]:
+    """1-based numbers of the lines inside (and on) the markers ``begin`` and ``end``."""
+    marked, inside = set(), False
     for number, line in enumerate(source.split("\n"), start=1):
-        if BEGIN in line:
+        if begin in line:
             inside = True
         if inside:
-            hidden.add(number)
-        if END in line:
+            marked.add(number)
+        if end in line:
             inside = False
-    return hidden
+    return marked
+
+
+def hidden_line_numbers(source: str) -> set[int]:
+    """1-based numbers of the lines inside (and on) the hidden-test markers."""
+    return marked_line_numbers(source, BEGIN, END)
 
 
 def strip_hidden(source: str) -> str:
@@ -48,18 +53,6 @@ def strip_hidden(source: str) -> str:
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
 REDACTED = "[line removed from the feedback: it repeats the grader's code]"
 MIN_SECRET = 12  # shorter lines (`return x`, `pass`) give nothing away and occur everywhere
-
-
-def _marked_lines(source: str, begin: str, end: str) -> list[str]:
-    lines, inside = [], False
-    for line in source.split("\n"):
-        if begin in line:
-            inside = True
-        elif end in line:
-            inside = False
-        elif inside:
-            lines.append(line)
-    return lines
 
 
 @functools.cache
@@ -77,8 +70,10 @@ def secret_lines(assignment: str) -> frozenset[str]:
     shown = {line.strip() for cell in release.cells for line in cell.source.split("\n")}
     secret = set()
     for cell in solution.cells:
+        lines = cell.source.split("\n")
         for begin, end in ((BEGIN, END), (SOLUTION_BEGIN, SOLUTION_END)):
-            secret |= {line.strip() for line in _marked_lines(cell.source, begin, end)}
+            secret |= {lines[number - 1].strip() for number in marked_line_numbers(cell.source, begin, end)}
+    # the markers themselves are comments, as are other lines that give nothing away
     return frozenset(line for line in secret - shown if len(line) >= MIN_SECRET and not line.startswith("#"))
 
 

@@ -42,6 +42,7 @@ from tools.guard import NOTES, out_of_memory
 from tools.notebooks import ROOT, SOLUTIONS, cell_label, graded_cells, nbgrader_meta, solution_path, tool_environment
 from tools.precheck import inspect_submission
 from tools.release import ReleaseError, generate, nbgrader, scratch_course
+from tools.sanitize import notice
 from tools.sandbox import Limits, PidsCgroup, jail_available, jail_missing_reason, run_limited
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -259,10 +260,8 @@ def notes_from_outputs(path: Path) -> list[str]:
         label, meta = cell_label(cell, index), nbgrader_meta(cell)
         for output in cell.get("outputs", []):
             text = f"{output.get('ename', '')}: {output.get('evalue', '')}"
-            shown = str(output.get("data", {}).get("text/plain", ""))
-            if shown.startswith("[") and ("output shown as text by the grader]" in shown.split("\n")[0]
-                                          or "output removed by the grader]" in shown.split("\n")[0]):
-                notes.append(f"{label} displayed active content, stored as text: {shown.split(chr(10))[0][1:-1]}")
+            if sanitized := notice(output):
+                notes.append(f"{label} displayed active content, stored as text: {sanitized}")
             elif any(word in text for word in ("No space left on device", "File too large", "Disk quota exceeded")):
                 notes.append(f"{label} hit the disk limit of the grading sandbox ({text[:120]})")
             elif output.get("ename") == "CellTimeoutError":

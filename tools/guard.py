@@ -56,7 +56,7 @@ from traitlets import Bool, Integer, List, Unicode
 from nbgrader.preprocessors import Execute
 
 from tools.notebooks import cell_label
-from tools.sandbox import Limits, PidsCgroup, jail_command, pids_cgroup_root
+from tools.sandbox import Limits, PidsCgroup, jail_command, prlimit_command
 
 NOTES = "execution-notes.json"
 
@@ -435,7 +435,7 @@ class JailedKernelManager(AsyncKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._private = Path(tempfile.mkdtemp(prefix="dlk-"))
-        self._cgroup = PidsCgroup(self.processes) if pids_cgroup_root() else None
+        self._cgroup = PidsCgroup(self.processes)
         if self.jail:
             self.transport = "ipc"
             self.connection_file = str(self._private / "kernel.json")
@@ -475,10 +475,7 @@ class JailedKernelManager(AsyncKernelManager):
         command = super().format_kernel_cmd(extra_arguments)
         workdir = Path((self._launch_args or {}).get("cwd") or os.getcwd())
         if not self.jail:
-            limits = self.limits
-            return [*(self._cgroup.join_command() if self._cgroup else []), "prlimit",
-                    f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 5}", f"--as={limits.memory_bytes}",
-                    f"--fsize={limits.disk_bytes}", "--core=0", "--", *command]
+            return [*self._cgroup.join_command(), *prlimit_command(self.limits, files=True), *command]
         return jail_command(command, workdir, self.limits,
                             readable=[*(Path(p) for p in self.readable), Path(self.connection_file)],
                             cgroup=self._cgroup, private=self._private,
@@ -504,13 +501,12 @@ class JailedKernelManager(AsyncKernelManager):
         return len(pids)
 
     def process_limit_reached(self) -> bool:
-        return bool(self._cgroup and self._cgroup.limit_reached())
+        return self._cgroup.limit_reached()
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
-            if self._cgroup:
-                self._cgroup.remove()
+            self._cgroup.remove()
             shutil.rmtree(self._private, ignore_errors=True)
 
 

@@ -22,8 +22,7 @@ Two layers, used by tools.grade:
   and an environment that holds only what :func:`jail_command` sets (the grader's variables, tokens
   included, never reach it). Limits: address space, CPU time, file size (``prlimit``), and the
   number of processes: a ``pids`` cgroup where the system offers one (:func:`pids_cgroup_root`),
-  else ``RLIMIT_NPROC``, which Linux does not enforce when the jail's user maps to root outside;
-  :func:`process_limit` says which applies.
+  else ``RLIMIT_NPROC``, which Linux does not enforce when the jail's user maps to root outside.
 
 Where bubblewrap cannot run (:func:`jail_available`; not installed, or no user namespaces) the
 kernel runs unconfined with the limits only, and tools.grade warns.
@@ -101,15 +100,29 @@ def _system_binds() -> list[str]:
     return binds
 
 
+# a new user namespace (uid 1000, no capabilities, no further namespaces) and every other namespace
+_JAIL = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--cap-drop", "ALL",
+         "--uid", str(JAIL_UID), "--gid", str(JAIL_UID)]
+
+
+def prlimit_command(limits: Limits, files: bool = False, processes: bool = False) -> list[str]:
+    """util-linux ``prlimit`` with CPU time and address space set, and with ``files`` the file
+    size (no core dumps), with ``processes`` RLIMIT_NPROC; the command follows."""
+    command = ["prlimit", f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 5}", f"--as={limits.memory_bytes}"]
+    if files:
+        command += [f"--fsize={limits.disk_bytes}", "--core=0"]
+    if processes:
+        command.append(f"--nproc={limits.processes}")
+    return [*command, "--"]
+
+
 @functools.cache
 def jail_available() -> bool:
     """Whether kernels can run in the jail here: bubblewrap is installed and can create its
     namespaces (Linux with user namespaces; `apt-get install bubblewrap` on Debian/Ubuntu)."""
     if not shutil.which("bwrap"):
         return False
-    probe = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--cap-drop", "ALL",
-             "--uid", str(JAIL_UID), "--gid", str(JAIL_UID), *_system_binds(), "--size", str(2**20), "--tmpfs", "/tmp",
-             "/bin/sh", "-c", "touch /tmp/probe"]
+    probe = ["bwrap", *_JAIL, *_system_binds(), "--size", str(2**20), "--tmpfs", "/tmp", "/bin/sh", "-c", "touch /tmp/probe"]
     try:
         return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
@@ -157,19 +170,14 @@ def pids_cgroup_root() -> Path | None:
     return None
 
 
-def process_limit() -> str:
-    """How the number of processes in a jail is limited on this machine, in words."""
-    if pids_cgroup_root():
-        return f"pids cgroup under {pids_cgroup_root()}"
-    if os.getuid() != 0:
-        return "RLIMIT_NPROC"
-    return "none (no pids cgroup, and RLIMIT_NPROC does not apply to root's user)"
-
-
 class PidsCgroup:
-    """A pids cgroup for one jail: limits its processes, lists them, kills them all."""
+    """A pids cgroup for one jail: limits its processes, lists them, kills them all. Where the
+    system offers no pids cgroup (``path`` None) every method does nothing."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, existing: Path | None = None):
+        if existing:
+            self.path = existing
+            return
         root = pids_cgroup_root()
         # named after the process that made it, so that one left by a grader that was killed can be found
         self.path = root / f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}" if root else None
@@ -185,9 +193,7 @@ class PidsCgroup:
         for folder in root.glob(f"{CGROUP_PREFIX}*") if root else []:
             creator = folder.name.removeprefix(CGROUP_PREFIX).split("-")[0]
             if creator.isdigit() and not Path(f"/proc/{creator}").exists():
-                stale = object.__new__(PidsCgroup)
-                stale.path = folder
-                stale.remove()
+                PidsCgroup(0, existing=folder).remove()
                 removed += 1
         return removed
 
@@ -270,8 +276,7 @@ def jail_command(command: list[str], workdir: Path, limits: Limits = Limits(), *
     (private / "passwd").write_text(f"student:x:{JAIL_UID}:{JAIL_UID}:student:{JAIL_HOME}:/bin/sh\n")
     (private / "group").write_text(f"student:x:{JAIL_UID}:\n")
     disk = str(limits.disk_bytes)
-    argv = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user", "--disable-userns",
-            "--die-with-parent", "--cap-drop", "ALL", "--uid", str(JAIL_UID), "--gid", str(JAIL_UID), "--hostname", "jail", *_system_binds(),
+    argv = [shutil.which("bwrap") or "bwrap", *_JAIL, "--hostname", "jail", *_system_binds(),
             "--ro-bind", str(private / "passwd"), "/etc/passwd", "--ro-bind", str(private / "group"), "/etc/group",
             "--size", disk, "--tmpfs", "/tmp", "--size", disk, "--tmpfs", "/dev/shm",
             "--size", disk, "--tmpfs", JAIL_HOME]
@@ -294,8 +299,7 @@ def jail_command(command: list[str], workdir: Path, limits: Limits = Limits(), *
     argv += ["--chdir", str(workdir), "--", "/bin/sh", "-c", f'{start} && exec "$@"', "jail", *command]
     # env -i: bubblewrap's own processes (its init is PID 1 in the jail, /proc/1/environ readable there)
     # must not carry the grader's environment either
-    limited = ["prlimit", f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 5}", f"--as={limits.memory_bytes}",
-               f"--fsize={limits.disk_bytes}", "--core=0", f"--nproc={limits.processes}", "--", "env", "-i"]
+    limited = [*prlimit_command(limits, files=True, processes=True), "env", "-i"]
     # trap '' INT: bwrap would die of the SIGINT a Jupyter interrupt sends to the kernel's process group
     # (taking the kernel with it); ignored here, bwrap survives and the kernel installs its own handler
     return [*(cgroup.join_command() if cgroup else []), "/bin/sh", "-c", "trap '' INT; exec \"$@\"", "jail",
@@ -306,14 +310,13 @@ def run_jailed(command: list[str], workdir: Path, limits: Limits = Limits(), *, 
                writable: list[Path] = (), env: dict[str, str] | None = None, home: Path | None = None) -> Outcome:
     """Run ``command`` in the jail, under ``limits`` (the wall clock included) and a pids cgroup
     where one is available; everything it started is killed when it ends."""
-    cgroup = PidsCgroup(limits.processes) if pids_cgroup_root() else None
+    cgroup = PidsCgroup(limits.processes)
     try:
         with tempfile.TemporaryDirectory(prefix="dlcourse-jail-") as private:
-            return run_limited(jail_command(command, workdir, limits, readable=readable, writable=writable, env=env, cgroup=cgroup,
-                                            private=Path(private), home=home), workdir, limits)
+            return run_limited(jail_command(command, workdir, limits, readable=readable, writable=writable, env=env,
+                                            cgroup=cgroup, private=Path(private), home=home), workdir, limits)
     finally:
-        if cgroup:
-            cgroup.remove()
+        cgroup.remove()
 
 
 # --- limits for trusted commands ------------------------------------------------------------------
@@ -326,8 +329,7 @@ def _with_limits(command: list[str], limits: Limits) -> tuple[list[str], object]
     grader's thread pool, hence the preference).
     """
     if shutil.which("prlimit"):
-        return ["prlimit", f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 5}",
-                f"--as={limits.memory_bytes}", "--", *command], None
+        return [*prlimit_command(limits), *command], None
 
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))

@@ -22,11 +22,19 @@ SAFE_MIME = ("text/plain", "image/png", "image/jpeg", "image/gif")
 TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 SCRIPT_URL = re.compile(r"(?i)\b(java|vb)script\s*:")
 SAFE_SIZE = re.compile(r"^\d{1,5}(\.\d+)?$")
+NOTICE = re.compile(r"^\[(.+ output (?:shown as text|removed) by the grader)\]")
 
 
 def escape_markdown_html(source: str) -> str:
     """Markdown with raw HTML tags shown as text (``<b>`` becomes ``&lt;b>``) and script URLs broken."""
     return SCRIPT_URL.sub(lambda m: f"{m.group(1)}script-blocked:", TAG_START.sub("&lt;", source))
+
+
+def notice(output) -> str | None:
+    """What :func:`sanitize_output` did to ``output`` (e.g. "text/html output shown as text by the
+    grader"), or None if it left the output as it was."""
+    match = NOTICE.match(str(output.get("data", {}).get("text/plain", "")))
+    return match.group(1) if match else None
 
 
 def _valid_base64(data) -> bool:
