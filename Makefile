@@ -13,7 +13,7 @@ ASSIGNMENT  ?= 01_fundamentals
 BOOK_MODE   ?= full
 LAB_ARGS    ?=# e.g. LAB_ARGS="--no-browser --port 8890"
 
-.PHONY: help setup system data lab test release book grade bench clean
+.PHONY: help setup system data lab test release book grade bench mutation clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ grade: $(STAMP) ## autograde SUBMISSIONS=<dir>/<student>/<assignment>/*.ipynb
 
 bench: $(STAMP) ## measure chapter run times, utils speed and memory, grading a class of 60; print them
 	$(BIN)/python -m tools.bench
+
+mutation: $(STAMP) ## mutation-test every exercise: mutants killed, survived, caught by the public tests
+	$(BIN)/python -m tools.mutation
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf build grading .pytest_cache

@@ -41,10 +41,12 @@ def normal_equation(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, tor
 def binary_cross_entropy_with_logits(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean binary cross-entropy of ``sigmoid(logits)`` against 0/1 ``targets``, stable for any logit.
 
-    loss = max(z, 0) - z y + log(1 + exp(-|z|)), which equals
-    -[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))] without overflowing for large |z|.
+    loss = log(1 + exp(z)) - z y, which equals -[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))].
+    ``torch.logaddexp(0, z)`` computes log(1 + exp(z)) as max(z, 0) + log(1 + exp(-|z|)), so it never
+    overflows, and its gradient is sigmoid(z) everywhere. Written out with ``clamp`` and ``abs``,
+    autograd would take one side of their kinks at exactly z = 0 and give -y instead of 0.5 - y.
     """
-    return (logits.clamp(min=0) - logits * targets + torch.log1p(torch.exp(-logits.abs()))).mean()
+    return (torch.logaddexp(torch.zeros_like(logits), logits) - logits * targets).mean()
 
 
 def kmeans_assign(X: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:

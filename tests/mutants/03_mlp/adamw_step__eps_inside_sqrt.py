@@ -1,0 +1,10 @@
+# Mutant: eps inside the square root, sqrt(v_hat + eps), where AdamW adds it outside. With the
+# default eps = 1e-8 the difference is far below any tolerance; a large eps shows it.
+def adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+    beta1, beta2 = betas
+    param.mul_(1 - lr * weight_decay)
+    exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    m_hat = exp_avg / (1 - beta1 ** step)
+    v_hat = exp_avg_sq / (1 - beta2 ** step)
+    param.sub_(lr * m_hat / (v_hat + eps).sqrt())

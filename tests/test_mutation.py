@@ -1,0 +1,83 @@
+"""Mutation testing of every exercise (tools/mutation.py): each automatic and hand-written mutant
+of a solution is killed by its exercise's tests with a clear message, or listed as equivalent
+in tests/mutation_equivalents.toml with a reason. One chapter per test, each in a fresh Python."""
+
+import pytest
+
+from tools.mutation import Mutant, _judge, isolated_report, mutants_of
+from tools.notebooks import chapters
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", params=chapters())
+def report(request):
+    return isolated_report(request.param)
+
+
+def test_no_unexplained_survivor(report):
+    survivors = [f"{o.mutant.exercise} | {o.mutant.key}" for o in report.unexplained()]
+    assert not survivors, (f"{report.chapter}: mutants no test kills (kill them with a better test, or list them in "
+                           "tests/mutation_equivalents.toml with the reason they are equivalent):\n" + "\n".join(survivors))
+
+
+def test_every_failure_message_is_clear(report):
+    unclear = [f"{o.mutant.exercise} | {o.mutant.key} | {o.failure}" for o in report.unclear()]
+    assert not unclear, f"{report.chapter}: test cells that fail without saying what was expected:\n" + "\n".join(unclear)
+
+
+def test_no_stale_equivalent(report):
+    assert not report.stale(), f"entries that no longer match a surviving mutant: {report.stale()}"
+
+
+def test_every_hand_written_mutant_is_killed(report):
+    survivors = [o.mutant.key for o in report.all() if o.mutant.hand_written and not o.killed]
+    assert not survivors, survivors
+
+
+def test_public_tests_catch_at_least_half(report):
+    assert report.public_share() >= 0.5, report.table()
+
+
+def test_enough_mutants_per_exercise(report):
+    thin = {e.exercise: len(e.automatic) for e in report.exercises if len(e.automatic) < 5}
+    assert not thin, f"exercises with fewer than 5 automatic mutants: {thin}"
+
+
+SOURCE = '''def f(x, p):
+    """doc"""
+    ### BEGIN SOLUTION
+    if p < 1:
+        y = x.clone().mul_(2)
+    return y.sum(dim=0), p
+    ### END SOLUTION
+'''
+
+
+def test_mutator_covers_the_operators_the_issue_names():
+    keys = [m.key for m in mutants_of("f", SOURCE)]
+    for expected in ("compare: p < 1 -> p <= 1", "drop call: x.clone() -> x", "out of place: x.clone().mul_(2)",
+                     "constant: 0 -> 1", "other function: y.sum(dim=0) -> y.mean(dim=0)", "swap returned",
+                     "delete: return", "negate condition"):
+        assert any(key.startswith(expected) for key in keys), (expected, keys)
+    assert len(keys) == len(set(keys)), "mutant keys must be unique"
+
+
+def test_mutator_leaves_code_outside_the_solution_alone():
+    for mutant in mutants_of("f", SOURCE):
+        assert '"""doc"""' in mutant.source or "'doc'" in mutant.source
+        assert mutant.source.startswith("def f(x, p):")
+
+
+def test_judge_tells_clear_from_unclear_failures():
+    def raised(code, filename):
+        try:
+            exec(compile(code, filename, "exec"), {})
+        except Exception as error:  # noqa: BLE001
+            return error
+    assert _judge(raised("assert 1 == 2, 'expected 1, got 2'", "<test f>"), "<test f>", "<answer f>")[1]
+    assert not _judge(raised("assert 1 == 2", "<test f>"), "<test f>", "<answer f>")[1]
+    generic = raised("import torch\ntorch.testing.assert_close(torch.ones(2), torch.zeros(2))", "<test f>")
+    assert not _judge(generic, "<test f>", "<answer f>")[1]
+    assert _judge(raised("1 / 0", "<answer f>"), "<test f>", "<answer f>")[1], "an error in the answer is the student's"
+    assert isinstance(Mutant("f", "k", "pass"), Mutant)

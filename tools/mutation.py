@@ -1,0 +1,535 @@
+"""Mutation testing of every exercise: do the tests catch the wrong answers a student could write?
+
+For each exercise of a chapter, the solution cell's code between ``### BEGIN SOLUTION`` and
+``### END SOLUTION`` is mutated one small change at a time (an operator, a comparison's
+boundary, a constant off by one, a dropped or swapped statement, swapped arguments, a removed
+``.clone()``/``.detach()``/reduction, an in-place update made out of place, ...). Each mutant
+replaces the solution in a namespace where the chapter's cells already ran (smoke mode, in
+this process), and the exercise's test cell runs against it: first its public part, then the
+whole cell. A mutant is *killed* when the test cell raises, *survives* when it passes.
+
+Why not mutmut or cosmic-ray (both on PyPI, evaluated: mutmut 3.8.1, cosmic-ray 8.7.0)? Both
+mutate ``.py`` files of a package on disk and run a test command for them: mutmut copies the
+source tree into ``mutants/`` with trampolines and runs pytest, cosmic-ray starts the test
+command in a new process per mutant. An exercise is a notebook cell whose test is another
+cell that needs the chapter's earlier cells run first; written as modules, every mutant would
+pay for a new Python with torch and the chapter's setup (seconds each, thousands of mutants).
+So this is a small AST mutator (Python's ``ast``) that runs everything in one process.
+
+Every survivor must be killed by a better test or listed, with a one-line reason, in
+``tests/mutation_equivalents.toml`` (reviewed: an equivalent mutant computes the same thing).
+Every killing failure must be clear: an error raised inside the answer's own code (the
+student's traceback points at it) or an ``AssertionError`` from the test cell whose message is
+not a bare or generic one. ``make mutation`` prints the figures; tests/test_mutation.py fails
+on an unexplained survivor, an unclear message or a stale equivalent entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import os
+import random
+import signal
+import sys
+import time
+import tomllib
+import traceback
+import warnings
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+
+import nbformat
+
+from tools.notebooks import ROOT, chapters, nbgrader_meta, solution_path
+
+EQUIVALENTS = ROOT / "tests" / "mutation_equivalents.toml"
+HAND_WRITTEN = ROOT / "tests" / "mutants"
+HIDDEN_MARKER = "### BEGIN HIDDEN TESTS"
+TIMEOUT_S = 20  # a mutant that loops for longer is killed (the grader's timeout would end it)
+
+# Torch's generic messages: a student who reads them learns nothing about the exercise.
+GENERIC_MESSAGES = ("Tensor-likes are not close", "Scalars are not close", "Scalars are not equal",
+                    "The values for attribute", "Booleans mismatch", "Comparing")
+
+BINARY = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.Pow: ast.Mult,
+          ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv, ast.MatMult: ast.Mult}
+COMPARE = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
+           ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In}
+NAMES = {"sum": "mean", "mean": "sum", "min": "max", "max": "min", "argmin": "argmax", "argmax": "argmin",
+         "amin": "amax", "amax": "amin", "zeros_like": "ones_like", "ones_like": "zeros_like", "zeros": "ones",
+         "ones": "zeros", "var": "std", "std": "var", "cat": "stack", "stack": "cat", "le": "lt", "lt": "le",
+         "ge": "gt", "gt": "ge", "floor": "ceil", "ceil": "floor", "cumsum": "cumprod", "rand": "randn",
+         "relu": "sigmoid", "ReLU": "Sigmoid", "log_softmax": "softmax", "logsumexp": "amax", "clamp_min": "clamp_max",
+         "clamp_max": "clamp_min", "unsqueeze": "squeeze", "item": "tolist"}
+
+
+@dataclass
+class Mutant:
+    exercise: str
+    key: str  # what changed, e.g. "compare: std == 0 -> std != 0"; unique within the exercise
+    source: str
+    hand_written: bool = False
+
+
+@dataclass
+class Outcome:
+    mutant: Mutant
+    killed: bool
+    by_public: bool = False
+    failure: str = ""  # the message a student would read
+    clear: bool = True
+
+
+@dataclass
+class ExerciseReport:
+    exercise: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def automatic(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.mutant.hand_written]
+
+
+# --- generating mutants ------------------------------------------------------------------------
+
+def solution_lines(source: str) -> list[range]:
+    """1-based line ranges between the BEGIN and END SOLUTION markers."""
+    ranges, start = [], None
+    for number, line in enumerate(source.splitlines(), 1):
+        if "### BEGIN SOLUTION" in line:
+            start = number + 1
+        elif "### END SOLUTION" in line and start is not None:
+            ranges.append(range(start, number))
+            start = None
+    return ranges
+
+
+def _short(node: ast.AST) -> str:
+    text = ast.unparse(node).splitlines()[0]
+    return text if len(text) <= 70 else text[:67] + "..."
+
+
+def _node_edits(node: ast.AST) -> list[tuple[str, ast.AST]]:
+    """(description, replacement) pairs for one expression-level node."""
+    edits = []
+    if isinstance(node, (ast.BinOp, ast.AugAssign)) and type(node.op) in BINARY:
+        new = copy.copy(node)
+        new.op = BINARY[type(node.op)]()
+        edits.append(("operator", new))
+    if isinstance(node, ast.AugAssign):
+        target = copy.copy(node.target)
+        target.ctx = ast.Load()
+        edits.append(("out of place", ast.Assign(targets=[node.target], value=ast.BinOp(target, node.op, node.value),
+                                                 lineno=node.lineno)))
+    if isinstance(node, ast.Compare):
+        for position, op in enumerate(node.ops):
+            if type(op) in COMPARE:
+                new = copy.copy(node)
+                new.ops = list(node.ops)
+                new.ops[position] = COMPARE[type(op)]()
+                edits.append(("compare", new))
+    if isinstance(node, ast.BoolOp):
+        edits.append(("boolean", ast.BoolOp(op=ast.Or() if isinstance(node.op, ast.And) else ast.And(),
+                                            values=node.values)))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.USub)):
+        edits.append(("drop unary", node.operand))
+    if isinstance(node, ast.Constant) and not isinstance(node.value, str) and node.value is not None:
+        if isinstance(node.value, bool):
+            edits.append(("constant", ast.Constant(not node.value)))
+        elif isinstance(node.value, int):
+            edits += [("constant", ast.Constant(node.value + 1)), ("constant", ast.Constant(node.value - 1))]
+        elif isinstance(node.value, float):
+            edits.append(("constant", ast.Constant(node.value + 1.0)))
+            if node.value != 0:
+                edits += [("constant", ast.Constant(0.0)), ("constant", ast.Constant(node.value * 2))]
+    if isinstance(node, ast.Call):
+        positional = [a for a in node.args if not isinstance(a, ast.Starred)]
+        if len(positional) >= 2 and ast.dump(positional[0]) != ast.dump(positional[1]):
+            new = copy.copy(node)
+            new.args = [node.args[1], node.args[0], *node.args[2:]]
+            edits.append(("swap arguments", new))
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            if not node.args and not node.keywords:
+                edits.append(("drop call", func.value))
+            if func.attr.endswith("_") and not func.attr.endswith("__"):
+                new = copy.copy(node)
+                new.func = ast.Attribute(value=func.value, attr=func.attr[:-1], ctx=ast.Load())
+                edits.append(("out of place", new))
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name in NAMES:
+            new = copy.copy(node)
+            new.func = (ast.Attribute(value=func.value, attr=NAMES[name], ctx=ast.Load()) if isinstance(func, ast.Attribute)
+                        else ast.Name(id=NAMES[name], ctx=ast.Load()))
+            edits.append(("other function", new))
+        for position, keyword in enumerate(node.keywords):
+            if keyword.arg and isinstance(keyword.value, ast.Constant) and keyword.value.value is None:
+                continue
+            if keyword.arg:
+                new = copy.copy(node)
+                new.keywords = node.keywords[:position] + node.keywords[position + 1:]
+                edits.append((f"drop keyword {keyword.arg}", new))
+    if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple) and len(node.value.elts) == 2:
+        edits.append(("swap returned", ast.Return(value=ast.Tuple(elts=node.value.elts[::-1], ctx=ast.Load()))))
+    if isinstance(node, (ast.If, ast.While)):
+        new = copy.copy(node)
+        new.test = ast.UnaryOp(op=ast.Not(), operand=node.test)
+        edits.append(("negate condition", new))
+    if isinstance(node, ast.Continue):
+        edits.append(("break for continue", ast.Break()))
+    if isinstance(node, ast.Break):
+        edits.append(("continue for break", ast.Continue()))
+    return edits
+
+
+def _replace_child(parent: ast.AST, old: ast.AST, new: ast.AST) -> None:
+    for name, value in ast.iter_fields(parent):
+        if value is old:
+            setattr(parent, name, new)
+            return
+        if isinstance(value, list):
+            for position, item in enumerate(value):
+                if item is old:
+                    value[position] = new
+                    return
+    raise LookupError("child not found")
+
+
+def mutants_of(exercise: str, source: str) -> list[Mutant]:
+    """Every single-change mutant of the solution region of ``source`` (one code cell)."""
+    tree = ast.parse(source)
+    ranges = solution_lines(source)
+
+    def inside(node) -> bool:
+        return any(getattr(node, "lineno", -1) in r for r in ranges)
+
+    original = ast.unparse(tree)
+    nodes = list(ast.walk(tree))
+    parents = parents_of(nodes)
+
+    def where(node) -> str:
+        """` in <statement>` for an expression, so that a key names its place in the cell."""
+        statement = node
+        while not isinstance(statement, ast.stmt) and id(statement) in parents:
+            statement = parents[id(statement)]
+        return "" if statement is node else f" in `{_short(statement)}`"
+    plans = []  # (description, function of a fresh copy's node list that applies the change)
+    for index, node in enumerate(nodes):
+        for kind, replacement in _node_edits(node) if inside(node) else ():
+            description = f"{kind}: {_short(node)} -> {_short(replacement)}{where(node)}"
+
+            def apply(copied, index=index, replacement=replacement):
+                # the replacement holds the original's children: a deep copy of it equals them
+                target = copied[index]
+                _replace_child(parents_of(copied)[id(target)], target, copy.deepcopy(replacement))
+            plans.append((description, apply))
+        if isinstance(node, ast.With) and inside(node):
+            def unwrap(copied, index=index):
+                target = copied[index]
+                parent = parents_of(copied)[id(target)]
+                body = _body_list(parent, target)
+                position = body.index(target)
+                body[position:position + 1] = target.body
+            plans.append((f"drop context: {_short(node)}", unwrap))
+        for name in ("body", "orelse"):
+            body = getattr(node, name, None)
+            if not isinstance(body, list) or not body or not isinstance(body[0], ast.stmt):
+                continue
+            for position, statement in enumerate(body):
+                if not inside(statement) or _is_docstring(statement):
+                    continue
+
+                def delete(copied, index=index, name=name, position=position):
+                    block = getattr(copied[index], name)
+                    if len(block) == 1:
+                        block[0] = ast.Pass()
+                    else:
+                        del block[position]
+                plans.append((f"delete: {_short(statement)}", delete))
+                if position + 1 < len(body) and inside(body[position + 1]):
+                    def swap(copied, index=index, name=name, position=position):
+                        block = getattr(copied[index], name)
+                        block[position], block[position + 1] = block[position + 1], block[position]
+                    plans.append((f"swap: {_short(statement)} <-> {_short(body[position + 1])}", swap))
+    found, seen, counts = [], {original}, {}
+    for description, apply in plans:
+        copied = copy.deepcopy(tree)
+        apply(list(ast.walk(copied)))
+        ast.fix_missing_locations(copied)
+        try:
+            text = ast.unparse(copied)
+            compile(text, "<mutant>", "exec")
+        except (SyntaxError, ValueError, TypeError):
+            continue  # e.g. `continue` outside a loop after a swap
+        if text in seen:
+            continue
+        seen.add(text)
+        counts[description] = counts.get(description, 0) + 1
+        key = description if counts[description] == 1 else f"{description} #{counts[description]}"
+        found.append(Mutant(exercise, key, text))
+    return found
+
+
+def parents_of(nodes: list[ast.AST]) -> dict[int, ast.AST]:
+    return {id(child): parent for parent in nodes for child in ast.iter_child_nodes(parent)}
+
+
+def _body_list(parent: ast.AST, child: ast.stmt) -> list:
+    for _, value in ast.iter_fields(parent):
+        if isinstance(value, list) and any(item is child for item in value):
+            return value
+    raise LookupError("statement not found")
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and isinstance(
+        statement.value.value, str)
+
+
+
+# --- running mutants ---------------------------------------------------------------------------
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout(f"still running after {TIMEOUT_S} s")
+
+
+def _run(code: str, filename: str, namespace: dict) -> BaseException | None:
+    try:
+        exec(compile(code, filename, "exec"), namespace)
+    except Exception as error:  # noqa: BLE001 - any failure of a test cell counts
+        return error
+    except _Timeout as error:
+        return error
+    return None
+
+
+def _judge(error: BaseException, test_file: str, answer_file: str) -> tuple[str, bool]:
+    """The message a student reads, and whether it is clear (see the module docstring)."""
+    if isinstance(error, _Timeout):
+        return f"timeout: {error}", True
+    frames = [f.filename for f in traceback.extract_tb(error.__traceback__) if f.filename in (test_file, answer_file)]
+    message = str(error).strip()
+    text = f"{type(error).__name__}: {message}".splitlines()[0][:200]
+    if frames and frames[-1] == answer_file:
+        return text, True  # raised in the student's own code: the traceback points at it
+    clear = (isinstance(error, AssertionError) and bool(message)
+             and not message.startswith(GENERIC_MESSAGES))
+    return text, clear
+
+
+class ChapterSession:
+    """A chapter's solution notebook, run once in this process (smoke mode), ready for mutants."""
+
+    def __init__(self, chapter: str):
+        self.chapter = chapter
+        self.nb = nbformat.read(solution_path(chapter), as_version=4)
+        self.namespace: dict = {"__name__": "__main__"}
+        self.cells: dict[str, tuple[str, str]] = {}  # exercise -> (solution source, test source)
+        cells = self.nb.cells
+        for position, cell in enumerate(cells):
+            meta = nbgrader_meta(cell)
+            if cell.cell_type == "code" and meta.get("solution") and not meta.get("grade"):
+                test = next(c for c in cells[position + 1:] if nbgrader_meta(c).get("grade") and c.cell_type == "code")
+                self.cells[meta["grade_id"]] = (cell.source, test.source)
+
+    def start(self) -> None:
+        os.environ["DLCOURSE_SMOKE"] = "1"
+        os.environ.setdefault("MPLBACKEND", "Agg")
+        import matplotlib
+        matplotlib.use("Agg")
+        import torch
+        from IPython.display import display
+        torch.set_num_threads(1)
+        self.namespace["display"] = display
+        previous = os.getcwd()
+        os.chdir(solution_path(self.chapter).parent)
+        try:
+            with redirect_stdout(StringIO()), redirect_stderr(StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for position, cell in enumerate(self.nb.cells):
+                    if cell.cell_type != "code":
+                        continue
+                    error = _run(cell.source, f"<cell {position}>", self.namespace)
+                    if error is not None:
+                        raise RuntimeError(f"{self.chapter}: cell {position} of the solution failed: {error!r}")
+        finally:
+            os.chdir(previous)
+        import matplotlib.pyplot as plt
+        plt.close("all")
+
+    def trial(self, mutant: Mutant) -> Outcome:
+        import torch
+        solution, test = self.cells[mutant.exercise]
+        public = test.split(HIDDEN_MARKER)[0]
+        answer_file, test_file = f"<answer {mutant.exercise}>", f"<test {mutant.exercise}>"
+        outcome = Outcome(mutant, killed=False)
+        previous_handler = signal.signal(signal.SIGALRM, _alarm)
+        try:
+            with redirect_stdout(StringIO()), redirect_stderr(StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for part, is_public in ((public, True), (test, False)):
+                    random.seed(0)
+                    torch.manual_seed(0)
+                    signal.setitimer(signal.ITIMER_REAL, TIMEOUT_S)
+                    try:
+                        error = _run(mutant.source, answer_file, self.namespace)
+                        if error is None:
+                            error = _run(part, test_file, self.namespace)
+                    finally:
+                        signal.setitimer(signal.ITIMER_REAL, 0)
+                    if error is not None:
+                        outcome.killed, outcome.by_public = True, is_public
+                        outcome.failure, outcome.clear = _judge(error, test_file, answer_file)
+                        break
+                    if is_public and public == test:
+                        break
+        finally:
+            signal.signal(signal.SIGALRM, previous_handler)
+            error = _run(solution, f"<solution {mutant.exercise}>", self.namespace)
+            if error is not None:
+                raise RuntimeError(f"restoring the solution of {mutant.exercise} failed: {error!r}")
+        return outcome
+
+    def check_solution(self) -> None:
+        """The tests must pass on the solution itself, or every mutant would look killed."""
+        for exercise, (solution, _) in self.cells.items():
+            outcome = self.trial(Mutant(exercise, "solution", solution))
+            if outcome.killed:
+                raise RuntimeError(f"{self.chapter}: the test of {exercise} fails on the solution: {outcome.failure}")
+
+
+def hand_written(chapter: str, exercises) -> list[Mutant]:
+    found = []
+    for path in sorted((HAND_WRITTEN / chapter).glob("*.py")):
+        exercise = path.stem.split("__")[0]
+        if exercise in exercises:
+            found.append(Mutant(exercise, f"hand-written: {path.stem}", path.read_text(), hand_written=True))
+    return found
+
+
+def equivalents() -> dict[str, dict[str, str]]:
+    """exercise -> {mutant key: reason} from the reviewed file."""
+    if not EQUIVALENTS.exists():
+        return {}
+    return tomllib.loads(EQUIVALENTS.read_text())
+
+
+@dataclass
+class ChapterReport:
+    chapter: str
+    exercises: list[ExerciseReport]
+    seconds: float
+
+    def all(self) -> list[Outcome]:
+        return [o for e in self.exercises for o in e.outcomes]
+
+    def survivors(self) -> list[Outcome]:
+        return [o for o in self.all() if not o.killed]
+
+    def unexplained(self) -> list[Outcome]:
+        listed = equivalents()
+        return [o for o in self.survivors() if o.mutant.key not in listed.get(o.mutant.exercise, {})]
+
+    def unclear(self) -> list[Outcome]:
+        return [o for o in self.all() if o.killed and not o.clear]
+
+    def stale(self) -> list[str]:
+        """Listed equivalents of this chapter's exercises that no longer survive (or exist)."""
+        surviving = {(o.mutant.exercise, o.mutant.key) for o in self.survivors()}
+        names = {e.exercise for e in self.exercises}
+        return [f"{exercise}: {key}" for exercise, keys in equivalents().items() if exercise in names
+                for key in keys if (exercise, key) not in surviving]
+
+    def public_share(self) -> float:
+        outcomes = self.all()
+        return sum(o.by_public for o in outcomes) / len(outcomes)
+
+    def table(self) -> str:
+        listed = equivalents()
+        rows = [f"{self.chapter}: {len(self.all())} mutants in {self.seconds:.0f} s",
+                f"  {'exercise':<26}{'mutants':>8}{'killed':>8}{'equiv.':>8}{'unexpl.':>8}{'public':>8}{'hand':>6}"]
+        for report in self.exercises:
+            outcomes = report.outcomes
+            equivalent = sum(1 for o in outcomes if not o.killed and o.mutant.key in listed.get(report.exercise, {}))
+            survived = sum(1 for o in outcomes if not o.killed)
+            public = sum(o.by_public for o in outcomes) / max(1, len(outcomes))
+            hand = [o for o in outcomes if o.mutant.hand_written]
+            rows.append(f"  {report.exercise:<26}{len(outcomes):>8}{sum(o.killed for o in outcomes):>8}"
+                        f"{equivalent:>8}{survived - equivalent:>8}{public:>8.0%}"
+                        f"{sum(o.killed for o in hand):>3}/{len(hand)}")
+        rows.append(f"  public tests alone catch {self.public_share():.0%} of the mutants "
+                    f"(hand-written {_share([o for o in self.all() if o.mutant.hand_written])}, "
+                    f"automatic {_share([o for o in self.all() if not o.mutant.hand_written])})")
+        return "\n".join(rows)
+
+
+def _share(outcomes: list[Outcome]) -> str:
+    return f"{sum(o.by_public for o in outcomes) / max(1, len(outcomes)):.0%}"
+
+
+def mutation_report(chapter: str, exercises: list[str] | None = None) -> ChapterReport:
+    started = time.perf_counter()
+    session = ChapterSession(chapter)
+    session.start()
+    session.check_solution()
+    reports = []
+    for exercise, (solution, _) in session.cells.items():
+        if exercises and exercise not in exercises:
+            continue
+        report = ExerciseReport(exercise)
+        for mutant in mutants_of(exercise, solution) + hand_written(chapter, [exercise]):
+            report.outcomes.append(session.trial(mutant))
+        reports.append(report)
+    return ChapterReport(chapter, reports, time.perf_counter() - started)
+
+
+def isolated_report(chapter: str, exercises: list[str] | None = None) -> ChapterReport:
+    """:func:`mutation_report` in a fresh Python: a chapter changes global state (torch's default
+    dtype, seeds, imported modules) that the next chapter must not inherit."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(mutation_report, chapter, exercises).result()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("chapters", nargs="*", help="chapters to test (default: all)")
+    parser.add_argument("--exercise", action="append", help="only this exercise (repeatable)")
+    parser.add_argument("--show", choices=["survivors", "unclear", "all"], default="survivors",
+                        help="which mutants to list under the table")
+    args = parser.parse_args(argv)
+    failed = False
+    for chapter in args.chapters or chapters():
+        report = isolated_report(chapter, args.exercise)
+        print(report.table())
+        listed = equivalents()
+        for outcome in report.all():
+            show = (args.show == "all" or (args.show == "survivors" and not outcome.killed)
+                    or (not outcome.clear and args.show in ("survivors", "unclear")))
+            if not show:
+                continue
+            if not outcome.killed:
+                reason = listed.get(outcome.mutant.exercise, {}).get(outcome.mutant.key)
+                state = f"equivalent ({reason})" if reason else "SURVIVED, unexplained"
+            else:
+                state = ("public" if outcome.by_public else "hidden") + ("" if outcome.clear else ", UNCLEAR")
+                state += f": {outcome.failure}"
+            print(f"    {outcome.mutant.exercise} | {outcome.mutant.key} | {state}")
+        for entry in report.stale():
+            print(f"    stale entry in {EQUIVALENTS.name}: {entry} (no such surviving mutant)")
+        failed |= bool(report.unexplained() or report.unclear() or report.stale())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
