@@ -169,7 +169,23 @@ def build_class(folder: Path) -> dict:
     case("leaves-a-daemon", prepend(solution(), "array_dataset", """
         import subprocess, sys
         subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
-        """), FULL, "processes left running by the submission were killed")
+        """), FULL, "background process(es) started by earlier cells were still running before cell")
+    case("calls-the-reference", _replace(solution(), "polynomial_features", """
+        def polynomial_features(x, degree):
+            return ref.polynomial_features(x, degree)
+        """), zero("polynomial_features"),
+         "scored 0: polynomial_features calls utils.fundamentals.polynomial_features, the course's reference")
+    case("one-line-output", prepend(solution(), "numerical_gradient", "print('x' * 50_000_000)"), FULL,
+         "output 50,000,001 characters: cut to the grader's output limit")
+    nb = solution()
+    moved = checks_of(nb, "sgd_step")
+    nb.cells.remove(moved)
+    nb.cells.insert(0, moved)  # dragged to the top by accident: above the answer it tests
+    case("moved-test-cell", nb, FULL, "test cell test_sgd_step had been moved (to cell 0): it was put back")
+    case("background-stderr", prepend(solution(), "polynomial_features", """
+        import subprocess
+        subprocess.Popen("for i in $(seq 200); do echo background noise >&2; sleep 0.05; done", shell=True)
+        """), FULL, "the grader stopped them, so that their output is not taken for the test's")
     forger = ("import sqlite3, time\n"
               "for _ in range(600):\n"
               "    try:\n"
@@ -489,3 +505,13 @@ def test_class_course_keeps_only_graded_notebooks(hostile):
     assert extra == []
     size = sum(p.stat().st_size for p in (folder / "course").rglob("*") if p.is_file())
     assert size < 200 * 2**20, f"the class course holds {size / 2**20:.0f} MiB after grading"
+
+
+def test_every_file_grading_writes_is_small(hostile):
+    """A cell that prints 50 MB in one line is cut: no graded notebook, feedback page or gradebook
+    grows with what a submission prints."""
+    folder, _, _, results, _, _ = hostile
+    written = [p for p in (folder / "course").rglob("*") if p.is_file()]
+    assert any("one-line-output" in str(p) for p in written) and results["one-line-output"].feedback is not None
+    large = {str(p.relative_to(folder)): p.stat().st_size for p in written if p.stat().st_size > 3 * 2**20}
+    assert not large, f"files over 3 MiB: {large}"

@@ -42,8 +42,11 @@ from tools.guard import NOTES, out_of_memory
 from tools.notebooks import ROOT, SOLUTIONS, cell_label, graded_cells, nbgrader_meta, solution_path, tool_environment
 from tools.precheck import inspect_submission
 from tools.release import ReleaseError, generate, nbgrader, scratch_course
-from tools.sanitize import notice
+from tools.sanitize import CUT_NOTICE, notice
+from utils.exercises import MODE_ENV as REFERENCE_CALLS_ENV
 from tools.sandbox import Limits, PidsCgroup, jail_available, jail_missing_reason, run_limited
+
+REFERENCE_NOTICE = re.compile(r"\[course\] \S+ calls \S+, the course's reference implementation of this exercise")
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -262,8 +265,16 @@ def notes_from_outputs(path: Path) -> list[str]:
             text = f"{output.get('ename', '')}: {output.get('evalue', '')}"
             if sanitized := notice(output):
                 notes.append(f"{label} displayed active content, stored as text: {sanitized}")
+            elif cut := CUT_NOTICE.search(str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
+                                          + "".join(output.get("traceback", []))):
+                notes.append(f"{label} output {cut.group(1)} characters: cut to the grader's output limit "
+                             "(the graded notebook and the feedback keep the beginning)")
             elif any(word in text for word in ("No space left on device", "File too large", "Disk quota exceeded")):
                 notes.append(f"{label} hit the disk limit of the grading sandbox ({text[:120]})")
+            elif output.get("ename") == "ReferenceImplementationCalled" and meta.get("grade"):
+                notes.append(f"{label} scored 0: {output.get('evalue', '')[:200]}")
+            elif output.get("output_type") == "stream" and (called := REFERENCE_NOTICE.search(str(output.get("text", "")))):
+                notes.append(f"{label}: {called.group(0)[len('[course] '):]} (not scored 0: --reference-calls note)")
             elif output.get("ename") == "CellTimeoutError":
                 notes.append(f"{label} was stopped at the time limit per cell")
             elif out_of_memory(output):
@@ -350,7 +361,8 @@ def snapshot_gradebook(course: Path, target: Path) -> Path:
 
 
 def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment: str, gradebook: Path, work: Path,
-                       limits: Limits, threads: int, cell_seconds: int | None = None) -> tuple[str | None, Path, list[str]]:
+                       limits: Limits, threads: int, cell_seconds: int | None = None,
+                       reference_calls: str = "zero") -> tuple[str | None, Path, list[str]]:
     """Autograde one prepared submission in its own scratch course under ``limits``.
 
     Returns (None or the reason it failed, the scratch course, what happened while it ran). The
@@ -374,7 +386,8 @@ def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment
         shutil.copytree(matplotlib.get_cachedir(), home / ".cache" / "matplotlib")
     except (ImportError, OSError):
         pass
-    env = tool_environment(DLCOURSE_SMOKE="1", OMP_NUM_THREADS=str(threads), HOME=str(home))
+    env = tool_environment(DLCOURSE_SMOKE="1", OMP_NUM_THREADS=str(threads), HOME=str(home),
+                           **{REFERENCE_CALLS_ENV: "note" if reference_calls == "note" else "error"})
     env.pop("DLCOURSE_CACHE", None)  # the data cache is private too (home/.cache/dl-course)
     data = [env["DLCOURSE_DATA"]] if env.get("DLCOURSE_DATA") else []
     jailed = limits.isolate and jail_available()
@@ -428,11 +441,13 @@ def save_attention(course: Path, assignment: str, results: list[StudentResult]) 
 def grade_submissions(submissions: dict[str, Path | str], assignment: str, course: Path,
                       feedback: bool = True, log=print, workers: int | None = None,
                       limits: Limits = Limits(), cell_seconds: int | None = None,
-                      notes: dict[str, list[str]] | None = None) -> Report:
+                      notes: dict[str, list[str]] | None = None, reference_calls: str = "zero") -> Report:
     """Autograde every submission in parallel, each isolated, and merge the results into the
     class gradebook of ``course``; return the report. A submission that breaks, hangs or
     exhausts a limit is reported and never stops the others. ``notes``: what is already known
-    to need attention per student (e.g. extra files in the student's folder)."""
+    to need attention per student (e.g. extra files in the student's folder). ``reference_calls``:
+    "zero" (an answer that calls the course's reference implementation of its own exercise fails
+    its test cell, see utils.exercises) or "note" (it is only noted in the summary)."""
     scratch_course(course)
     generate(assignment, course)  # puts the assignment, its cells and points into the gradebook
     max_scores = graded_cells(nbformat.read(solution_path(assignment), as_version=4))
@@ -458,7 +473,7 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
             "network and the file system of the user who grades (limits on time and memory still apply)")
     with ThreadPoolExecutor(max_workers=workers) as pool:  # threads only wait: the work runs in subprocesses
         futures = {pool.submit(autograde_isolated, student, prepared, assignment, template, work, limits, threads,
-                               cell_seconds): student
+                               cell_seconds, reference_calls): student
                    for student, (_, prepared) in runnable.items()}
         for future in tqdm(as_completed(futures), total=len(futures), desc=f"grading {assignment}", unit="student",
                            disable=not runnable):
@@ -510,6 +525,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="processes and threads a submission's kernel may have")
     parser.add_argument("--cell-timeout", type=int, default=None,
                         help="seconds per cell before it is interrupted (default: nbgrader_config.py's, 300)")
+    parser.add_argument("--reference-calls", choices=["zero", "note"], default="zero",
+                        help="an answer that calls the course's reference implementation of its exercise: its test "
+                             "cell fails and scores 0 (zero, the default), or it is only noted in the summary (note)")
     args = parser.parse_args(argv)
     for name in ("workers", "disk_mib", "max_processes"):
         if getattr(args, name) < 1:
@@ -528,7 +546,8 @@ def main(argv: list[str] | None = None) -> int:
                         disk_bytes=args.disk_mib * 2**20, processes=args.max_processes)
         report = grade_submissions(submissions, args.assignment, args.course.resolve(), feedback=not args.no_feedback,
                                    workers=args.workers, limits=limits, cell_seconds=args.cell_timeout,
-                                   notes=find_extras(args.submissions.resolve(), submissions))
+                                   notes=find_extras(args.submissions.resolve(), submissions),
+                                   reference_calls=args.reference_calls)
     except ReleaseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -312,10 +312,9 @@ def _dlcourse_guard():
             changed.append("sys trace/profile function")
         return changed
 
-    def report():
-        changed = restore()
-        if changed:
-            print("\n".join(changed))
+    def report():  # one line per item, prefixed: a background process may print at the same time
+        for item in restore():
+            print(f"[grader restored] {item}")
 
     def release(names):
         import gc
@@ -323,7 +322,8 @@ def _dlcourse_guard():
         for name in gone:
             del shell.user_ns[name]
         gc.collect()
-        print("\n".join(gone))
+        for name in gone:
+            print(f"[grader freed] {name}")
 
     module.restore, module.report, module.release = restore, report, release
     sys.modules["_dlcourse_guard"] = module
@@ -379,6 +379,13 @@ def out_of_memory(output) -> bool:
 
 def ran_out_of_memory(cell) -> bool:
     return any(out_of_memory(output) for output in cell.get("outputs", []))
+
+
+def _prefixed(cell: NotebookNode, prefix: str) -> list[str]:
+    """The lines of a grader cell's stdout that start with ``prefix``, without it: anything else
+    there (a background process of the submission writing at the same time) is not the grader's."""
+    text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    return [line[len(prefix):] for line in text.splitlines() if line.startswith(prefix)]
 
 
 def _code_cell(source: str) -> NotebookNode:
@@ -537,6 +544,16 @@ class GuardedExecute(Execute):
                 self._notes.append(f"the submission reached the limit of {manager.processes} processes and threads "
                                    "(a fork bomb?); starting more failed")
 
+    def _stop_background(self, cell, index: int) -> None:
+        """Before a test cell, stop what earlier cells left running in the background: its output
+        (stderr above all, which scores a test cell 0) would land in the test cell's output."""
+        manager = self.km
+        if isinstance(manager, JailedKernelManager) and (count := manager.end_leftovers()):
+            time.sleep(0.2)  # output they wrote before they died reaches the kernel's streams now
+            self._notes.append(f"{count} background process(es) started by earlier cells were still running before "
+                               f"{cell_label(cell, index)}: the grader stopped them, so that their output is not "
+                               "taken for the test's")
+
     def _run_quietly(self, source: str, index: int) -> NotebookNode:
         """Run the grader's own code in the kernel; its outputs stay out of the notebook (nbclient
         puts the cell it ran at ``index`` in the notebook: the student's cell is put back)."""
@@ -559,6 +576,8 @@ class GuardedExecute(Execute):
                 self._guarded = True
                 self._run_quietly(SNAPSHOT, index)
             meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and not meta.get("solution"):
+                self._stop_background(cell, index)
             if meta.get("grade"):
                 self._restore_before(cell, index)
             if meta.get("grade") and not meta.get("solution"):
@@ -609,11 +628,11 @@ class GuardedExecute(Execute):
 
     def _restore_before(self, cell, index: int) -> None:
         guard = self._run_quietly(RESTORE, index)
-        restored = "".join(o.get("text", "") for o in guard.outputs if o.get("output_type") == "stream")
+        restored = _prefixed(guard, "[grader restored] ")
         errors = [o for o in guard.outputs if o.get("output_type") == "error"]
-        if restored.strip():
+        if restored:
             self._notes.append(f"before {cell_label(cell, index)} the grader put back what the submission had "
-                               f"replaced: {', '.join(sorted(set(restored.splitlines())))}")
+                               f"replaced: {', '.join(sorted(set(restored)))}")
         if errors:
             self._notes.append(f"before {cell_label(cell, index)} the grader's safeguard failed "
                                f"({errors[0].get('ename')}): the submission tampered with it")
@@ -626,7 +645,7 @@ class GuardedExecute(Execute):
         if not names:
             return
         freed = self._run_quietly(RELEASE.format(names=names), index)
-        deleted = "".join(o.get("text", "") for o in freed.outputs if o.get("output_type") == "stream").split()
+        deleted = _prefixed(freed, "[grader freed] ")
         if any(o.get("output_type") == "error" for o in freed.outputs):
             self._notes.append(f"after {cell_label(cell, index)} ran out of memory the grader could not free it: "
                                "the cells after it may fail for lack of memory")

@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default 300)")
     grade.add_argument("--disk-mib", type=int, default=None, help="disk per writable folder of the sandbox (default 512)")
     grade.add_argument("--max-processes", type=int, default=None, help="processes and threads per submission (default 256)")
+    grade.add_argument("--reference-calls", choices=["zero", "note"], default="zero",
+                       help="an answer calling the course's reference of its exercise scores 0 (default) or is noted")
     feedback = commands.add_parser("feedback", help="HTML feedback without hidden tests for every graded student")
     report = commands.add_parser("report", help="grades.csv, per-exercise statistics and plots from the gradebook")
     for command in (grade, feedback, report):
@@ -61,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         options += ["--cell-timeout", str(args.cell_timeout)] if args.cell_timeout else []
         options += ["--disk-mib", str(args.disk_mib)] if args.disk_mib else []
         options += ["--max-processes", str(args.max_processes)] if args.max_processes else []
+        options += ["--reference-calls", args.reference_calls]
         return grade_tool.main(options)
     if args.command in ("feedback", "report"):
         try:

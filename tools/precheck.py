@@ -3,8 +3,9 @@
 :func:`inspect_submission` says whether the file can be graded at all (valid JSON and nbformat,
 a notebook of this assignment and not of another one) and prepares the copy that is graded:
 duplicated cell ids get new ids, duplicated grade ids keep their first cell, and every test cell
-the student edited, unlocked or re-typed is put back exactly as released (deleted test cells
-are added back by nbgrader itself). It also reads the student's code, without running it, for
+the student edited, unlocked or re-typed is put back exactly as released, and a test cell moved
+elsewhere in the notebook is put back after its answer (deleted test cells are added back by
+nbgrader itself). It also reads the student's code, without running it, for
 what a correct answer never needs: replacing functions of torch, numpy, math or builtins,
 changing IPython's or the interpreter's hooks, signal handlers, processes, leaving the kernel,
 reading grading files. Every finding becomes a note in the summary of submissions that need
@@ -162,6 +163,32 @@ def _aliases(nb) -> dict[str, str]:
     return aliases
 
 
+def move_tests_back(nb, release) -> list[str]:
+    """Put every test cell that was moved (students drag cells by accident) back where the release
+    has it: right after the graded cell before it in the release (its answer), if the submission
+    has it somewhere else. A test cell run above its answer fails for a correct answer, and one
+    run after a later exercise's cells may see that exercise's names. Returns a note per move."""
+    order = [grade_id(c) for c in release.cells if grade_id(c)]
+    tests = {grade_id(c) for c in release.cells if grade_id(c) and c.metadata["nbgrader"].get("grade")
+             and not c.metadata["nbgrader"].get("solution")}
+    notes = []
+    for position, gid in enumerate(order):
+        if gid not in tests or position == 0:
+            continue
+        ids = [grade_id(c) for c in nb.cells]
+        if gid not in ids or order[position - 1] not in ids:
+            continue  # deleted test cell (nbgrader adds it back) or deleted answer (scores 0 anyway)
+        index, anchor = ids.index(gid), ids.index(order[position - 1])
+        following = next((ids.index(g) for g in order[position + 1:] if g in ids), len(ids))
+        if anchor < index < following:
+            continue  # in its place, maybe after scratch cells of the student's
+        cell = nb.cells.pop(index)
+        nb.cells.insert(anchor + (0 if index < anchor else 1), cell)
+        notes.append(f"test cell {gid} had been moved (to cell {index}): it was put back right after "
+                     f"{order[position - 1]}, where the release has it, and graded there")
+    return notes
+
+
 def inspect_submission(path: Path, assignment: str) -> Inspection:
     """Can ``path`` be graded as ``assignment``, what is to be graded, and what needs attention."""
     try:
@@ -214,6 +241,7 @@ def inspect_submission(path: Path, assignment: str) -> Inspection:
             what = "source" if edited else "type or nbgrader metadata: unlocked?"
             notes.append(f"test cell {grade_id(cell)} was edited ({what}): the released test was put back")
             nb.cells[index] = nbformat.from_dict({**original, "id": cell.get("id", original.get("id"))})
+    notes += move_tests_back(nb, release)
     missing = [gid for gid in released if gid in expected and gid not in present]
     if missing:
         notes.append(f"graded cells deleted: {', '.join(missing)} (tests are added back; answers score 0)")

@@ -254,7 +254,8 @@ def jail_environment(env: dict[str, str] | None = None) -> dict[str, str]:
     base = {"PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": JAIL_HOME, "USER": "student",
             "LOGNAME": "student", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
             "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "DLCOURSE_SMOKE", "DLCOURSE_DATA", "DLCOURSE_DEVICE", "TZ"):
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "DLCOURSE_SMOKE", "DLCOURSE_DATA", "DLCOURSE_DEVICE", "TZ",
+                 "DLCOURSE_REFERENCE_CALLS"):
         if name in os.environ:
             base[name] = os.environ[name]
     base.update(env or {})

@@ -17,6 +17,7 @@ import binascii
 import re
 
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Integer
 
 SAFE_MIME = ("text/plain", "image/png", "image/jpeg", "image/gif")
 TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
@@ -73,11 +74,57 @@ def sanitize_output(output: dict) -> list[str]:
     return removed
 
 
+CUT = "[output cut by the grader: {total:,} characters, the first {kept:,} kept]"
+CUT_NOTICE = re.compile(r"\[output cut by the grader: ([\d,]+) characters")
+
+
+def _size(output) -> int:
+    return sum(len(value) if isinstance(value, str) else sum(map(len, value)) if isinstance(value, list) else 0
+               for value in (output.get("text", ""), *output.get("data", {}).values(), output.get("traceback", [])))
+
+
+def _cut(text, keep: int) -> str:
+    text = "".join(text) if isinstance(text, list) else str(text)
+    return text[:keep] + "\n" + CUT.format(total=len(text), kept=keep) + "\n"
+
+
+def cap_outputs(outputs: list, budget: int) -> tuple[list, int]:
+    """Cut ``outputs`` (one cell's) to about ``budget`` characters in all; returns the kept outputs
+    and how many characters were dropped. Text is cut with a notice (a single line of any length
+    too, which nbgrader's LimitOutput leaves whole); an image that does not fit is replaced by one."""
+    kept, dropped = [], 0
+    for output in outputs:
+        size = _size(output)
+        if size <= budget:
+            kept.append(output)
+            budget -= size
+            continue
+        dropped += size - max(budget, 0)
+        keep = max(budget, 0)
+        if output.get("output_type") == "stream":
+            output["text"] = _cut(output["text"], keep)
+        elif output.get("output_type") == "error":
+            output["traceback"] = [_cut(output.get("traceback", []), keep)]
+        else:
+            output["data"] = {"text/plain": CUT.format(total=size, kept=0)}  # an image cannot be cut in half
+            output["metadata"] = {}
+        kept.append(output)
+        budget = 0
+    return kept, dropped
+
+
 class SanitizeOutputs(NbGraderPreprocessor):
-    """Inert outputs and Markdown (module docstring). Lesson Markdown cells that match the release
+    """Inert outputs and Markdown (module docstring), and a cap on their size: what one cell
+    shows is cut at ``max_cell_chars`` characters, the whole notebook at ``max_notebook_chars``
+    (a cell that prints 200 MB in one line would otherwise be stored whole, in the graded
+    notebook and in the student's feedback). Lesson Markdown cells that match the release
     exactly are kept as written: the course's own HTML is trusted."""
 
+    max_cell_chars = Integer(200_000, help="characters of output kept per cell (text and images)").tag(config=True)
+    max_notebook_chars = Integer(8_000_000, help="characters of output kept per notebook").tag(config=True)
+
     def preprocess(self, nb, resources):
+        self._left = self.max_notebook_chars
         from tools.notebooks import release_path
 
         assignment = resources.get("nbgrader", {}).get("assignment")
@@ -98,4 +145,7 @@ class SanitizeOutputs(NbGraderPreprocessor):
                     del cell["attachments"][name]
         for output in cell.get("outputs", []):
             sanitize_output(output)
+        if cell.get("outputs"):
+            cell.outputs, _ = cap_outputs(cell.outputs, min(self.max_cell_chars, max(self._left, 0)))
+            self._left -= sum(_size(o) for o in cell.outputs)
         return cell, resources

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from utils.device import get_device, seed_everything
+from utils.exercises import guard_references
 
 SMOKE_ENV = "DLCOURSE_SMOKE"  # "1": CI and the graders ask every notebook for its smoke run
 
@@ -53,6 +54,7 @@ def setup(seed: int = 0, smoke: bool = False, device: str | None = None, determi
         verbose: print the one-line summary.
     """
     seed_everything(seed)
+    guard_references()  # answers may read the course's reference implementations, not call them
     if deterministic:
         torch.use_deterministic_algorithms(True)
     session = Session(seed=seed, device=get_device(device), smoke=smoke_mode(smoke), deterministic=deterministic)

@@ -1,0 +1,245 @@
+"""The graded exercises' reference implementations, and the check that answers do not call them.
+
+The lessons import the course's reference implementations (``from utils import layers as ref``)
+and use them freely. Those references are also the answers to the exercises, so an answer must
+not call the reference of its own exercise: read ``utils`` as much as you like, but write your
+own code. :func:`guard_references` (called by :func:`utils.setup`) checks this while the
+notebook runs, in JupyterLab, under nbgrader's Validate and in the grader alike:
+
+- each reference in :data:`REFERENCES` is wrapped (a class gets its ``__init__`` wrapped); a call
+  whose stack holds code of the notebook cell that defined the exercise's answer raises
+  :class:`ReferenceImplementationCalled`, with a message that says which reference and why;
+- after a cell defines an exercise's name, an answer that *is* the reference (``cross_entropy =
+  ref.cross_entropy``, a ``functools.partial`` of it, a subclass of a reference class) is
+  replaced by a function that raises the same error.
+
+The failing test cell then scores 0 and says why. With ``DLCOURSE_REFERENCE_CALLS=note`` (an
+instructor's setting, see ``python -m tools.grade --reference-calls note``) the call goes through
+and a notice is printed instead, which the grader reports in its summary.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib
+import os
+import sys
+import types
+
+# exercise name (the name its answer cell defines) -> the reference implementations it must not call
+REFERENCES: dict[str, tuple[str, ...]] = {
+    # 01_fundamentals
+    "polynomial_features": ("utils.fundamentals:polynomial_features",),
+    "pairwise_squared_distances": ("utils.fundamentals:pairwise_squared_distances",),
+    "numerical_gradient": ("utils.fundamentals:numerical_gradient",),
+    "mse_gradients": ("utils.fundamentals:mse_gradients",),
+    "sgd_step": ("utils.fundamentals:sgd_step",),
+    "ArrayDataset": ("utils.fundamentals:ArrayDataset",),
+    # 02_classical_ml
+    "standardize": ("utils.classical:standardize",),
+    "kfold_indices": ("utils.classical:kfold_indices",),
+    "normal_equation": ("utils.classical:normal_equation",),
+    "bce_with_logits": ("utils.classical:binary_cross_entropy_with_logits",),
+    "kmeans_assign": ("utils.classical:kmeans_assign",),
+    "kmeans_plus_plus": ("utils.classical:kmeans_plus_plus",),
+    "pca_project": ("utils.classical:pca",),
+    # 03_mlp
+    "linear_forward": ("utils.layers:linear",),
+    "silu_and_derivative": ("utils.layers:silu_and_derivative",),
+    "cross_entropy": ("utils.layers:cross_entropy",),
+    "adamw_step": ("utils.optim:adamw_step",),
+    "inverted_dropout": ("utils.layers:inverted_dropout",),
+    "batch_norm_train": ("utils.layers:batch_norm_train",),
+    "EarlyStopper": ("utils.training:EarlyStopping",),
+    "make_mlp": ("utils.layers:make_mlp",),
+    "train_step": ("utils.training:train_step",),
+}
+MODE_ENV = "DLCOURSE_REFERENCE_CALLS"  # "error" (default) or "note"
+NOTICE = "[course] {answer} calls {reference}, the course's reference implementation of this exercise"
+
+
+class ReferenceImplementationCalled(RuntimeError):
+    """An answer called (or is) the course's reference implementation of its own exercise."""
+
+
+_answer_files: dict[str, set[str]] = {}  # exercise -> file names of the cells that defined its answer
+_installed: dict[str, object] = {}  # "module:attr" -> the original object
+
+
+def _message(answer: str, reference: str) -> str:
+    return (f"{answer} calls {reference.replace(':', '.')}, the course's reference implementation of this "
+            "exercise. Read it if you like, but write your own code: an answer that calls it scores 0.")
+
+
+def _mode() -> str:
+    return "note" if os.environ.get(MODE_ENV, "").strip().lower() == "note" else "error"
+
+
+def _caller_answer(exercise_of: tuple[str, ...]) -> str | None:
+    """The exercise among ``exercise_of`` whose answer cell's code is on the current stack."""
+    files = {name: _answer_files.get(name, set()) for name in exercise_of}
+    frame = sys._getframe(2)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        for name, names in files.items():
+            if filename in names:
+                return name
+        frame = frame.f_back
+    return None
+
+
+def _flag(answer: str, reference: str) -> None:
+    if _mode() == "note":
+        print(NOTICE.format(answer=answer, reference=reference.replace(":", ".")))
+    else:
+        raise ReferenceImplementationCalled(_message(answer, reference))
+
+
+def _exercises_of(reference: str) -> tuple[str, ...]:
+    return tuple(name for name, refs in REFERENCES.items() if reference in refs)
+
+
+def _wrap_function(function, reference: str):
+    exercises = _exercises_of(reference)
+
+    def checked(*args, **kwargs):
+        answer = _caller_answer(exercises)
+        if answer is not None:
+            _flag(answer, reference)
+        return function(*args, **kwargs)
+
+    for attribute in ("__name__", "__qualname__", "__doc__", "__module__"):
+        setattr(checked, attribute, getattr(function, attribute, None))
+    checked.__signature__ = _signature(function)
+    checked._dlcourse_reference = reference
+    return checked
+
+
+def _signature(function):
+    import inspect
+
+    try:
+        return inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+
+
+def _wrap_class(cls, reference: str) -> None:
+    exercises = _exercises_of(reference)
+    init = cls.__dict__.get("__init__")
+    if init is None or getattr(init, "_dlcourse_reference", None):
+        return
+
+    def checked_init(self, *args, **kwargs):
+        answer = _caller_answer(exercises)
+        if answer is not None and type(self) is cls:
+            _flag(answer, reference)
+        return init(self, *args, **kwargs)
+
+    functools.update_wrapper(checked_init, init)
+    del checked_init.__wrapped__
+    checked_init._dlcourse_reference = reference
+    cls.__init__ = checked_init
+
+
+def _original(reference: str):
+    return _installed.get(reference)
+
+
+def guard_references() -> None:
+    """Wrap every reference of :data:`REFERENCES` (once) and watch the cells that define answers."""
+    for references in REFERENCES.values():
+        for reference in references:
+            if reference in _installed:
+                continue
+            module_name, attribute = reference.split(":")
+            module = importlib.import_module(module_name)
+            original = getattr(module, attribute)
+            _installed[reference] = original
+            if isinstance(original, type):
+                _wrap_class(original, reference)
+            else:
+                setattr(module, attribute, _wrap_function(original, reference))
+    shell = _shell()
+    if shell is None:
+        return
+    namespace = shell.user_ns
+    wrapped = {id(_installed[r]): getattr(importlib.import_module(r.split(":")[0]), r.split(":")[1])
+               for r in _installed}
+    for name, value in list(namespace.items()):  # names bound before the guard: from utils.x import f
+        if not isinstance(value, type) and id(value) in wrapped:
+            namespace[name] = wrapped[id(value)]
+    if _after_cell not in shell.events.callbacks["post_run_cell"]:
+        shell.events.register("post_run_cell", _after_cell)
+
+
+def _shell():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+def _defined_names(source: str) -> set[str]:
+    """Names a cell binds at its top level (def, class, assignment)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for target in targets for t in ast.walk(target) if isinstance(t, ast.Name))
+    return names
+
+
+def _files_of(value) -> set[str]:
+    """File names of the code of a function, or of the methods of a class."""
+    functions = [value] if not isinstance(value, type) else [
+        getattr(v, "__func__", v) for v in vars(value).values()]
+    return {f.__code__.co_filename for f in functions if isinstance(f, types.FunctionType)}
+
+
+def _is_reference(value, references: tuple[str, ...]) -> bool:
+    originals = [_original(r) for r in references]
+    current = [getattr(importlib.import_module(r.split(":")[0]), r.split(":")[1]) for r in references]
+    candidates = [value, getattr(value, "func", None), getattr(value, "__func__", None)]
+    for candidate in candidates:
+        if candidate is None:
+            continue
+        if any(candidate is o for o in originals + current):
+            return True
+        if isinstance(candidate, type) and any(isinstance(o, type) and issubclass(candidate, o) for o in originals):
+            return True
+    return False
+
+
+def _after_cell(result) -> None:
+    """After a cell that defines an exercise's name: remember its code's file, and replace an
+    answer that is the reference itself."""
+    source = getattr(getattr(result, "info", None), "raw_cell", "") or ""
+    shell = _shell()
+    if shell is None:
+        return
+    for name in _defined_names(source) & set(REFERENCES):
+        value = shell.user_ns.get(name)
+        if value is None or getattr(value, "_dlcourse_reference", None) == "stand-in":
+            continue
+        if _is_reference(value, REFERENCES[name]):
+            reference = REFERENCES[name][0]
+            if _mode() == "note":
+                print(NOTICE.format(answer=name, reference=reference.replace(":", ".")))
+                continue
+
+            def stand_in(*args, _name=name, _reference=reference, **kwargs):
+                raise ReferenceImplementationCalled(_message(_name, _reference))
+
+            stand_in._dlcourse_reference = "stand-in"
+            shell.user_ns[name] = stand_in
+            continue
+        _answer_files.setdefault(name, set()).update(_files_of(value))
