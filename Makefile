@@ -12,6 +12,7 @@ SUBMISSIONS ?= submitted
 ASSIGNMENT  ?= 01_fundamentals
 BOOK_MODE   ?= full
 LAB_ARGS    ?=# e.g. LAB_ARGS="--no-browser --port 8890"
+GRADE_ARGS  ?=# e.g. GRADE_ARGS="--force --workers 4"
 
 .PHONY: help setup system data lab test release book grade bench mutation clean
 
@@ -49,7 +50,7 @@ book: $(STAMP) ## build the Jupyter Book site offline into build/book/_build/htm
 	$(BIN)/python -m tools.book --mode $(BOOK_MODE)
 
 grade: $(STAMP) ## autograde SUBMISSIONS=<dir>/<student>/<assignment>/*.ipynb
-	$(BIN)/python -m tools.grade $(SUBMISSIONS) --assignment $(ASSIGNMENT)
+	$(BIN)/python -m tools.grade $(SUBMISSIONS) --assignment $(ASSIGNMENT) $(GRADE_ARGS)
 
 bench: $(STAMP) ## measure chapter run times, utils speed and memory, grading a class of 60; print them
 	$(BIN)/python -m tools.bench

@@ -11,21 +11,16 @@ not sanitized, proves that the payloads do run when nothing stops them.
 from __future__ import annotations
 
 import os
-import secrets
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from active_content import PAYLOAD_TITLES, plant
+from formgrader import formgrader
 from tools.grade import find_submissions, grade_submissions
-from tools.notebooks import solution_cells, solution_path, tool_environment
+from tools.notebooks import solution_cells, solution_path
 from tools.sandbox import Limits
 
 pytestmark = pytest.mark.slow
@@ -95,12 +90,6 @@ def test_the_feedback_runs_no_script_of_the_student(graded):
     assert "My answer" in text and "document.title = 101" in text, "the outputs and the answer are shown as text"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_the_formgrader_runs_no_script_of_the_student(graded, tmp_path):
     """The instructor opens the submission in nbgrader's Manual Grading page (their session)."""
     _, course, _ = graded
@@ -109,34 +98,14 @@ def test_the_formgrader_runs_no_script_of_the_student(graded, tmp_path):
             "SELECT submitted_notebook.id FROM submitted_notebook JOIN submitted_assignment "
             "ON submitted_notebook.assignment_id = submitted_assignment.id "
             "WHERE submitted_assignment.student_id = 'mallory'").fetchone()[0]
-    port, token = _free_port(), secrets.token_hex(16)
-    env = tool_environment(JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), HOME=str(tmp_path / "home"),
-                           JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
-    server = subprocess.Popen([sys.executable, "-m", "jupyter", "server", f"--port={port}", "--ip=127.0.0.1",
-                               "--no-browser", f"--IdentityProvider.token={token}", "--allow-root",
-                               f"--ServerApp.root_dir={course}"], cwd=course, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail(f"the Jupyter server did not start: {server.stderr.read1(4000).decode(errors='replace')}")
-        with browser() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = chromium.new_page()
-            dialogs = []
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            page.goto(f"{base}/formgrader?token={token}")  # logs in: the page's script gets the instructor's cookie
-            title = title_after_load(page, f"{base}/formgrader/submissions/{submission_id}/")
-            text = page.inner_text("body")
-            chromium.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with formgrader(course, tmp_path) as (base, token), browser() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = chromium.new_page()
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(f"{base}/formgrader?token={token}")  # logs in: the page's script gets the instructor's cookie
+        title = title_after_load(page, f"{base}/formgrader/submissions/{submission_id}/")
+        text = page.inner_text("body")
+        chromium.close()
     assert "My answer" in text and "document.title = 101" in text, "the formgrader did not show the submission"
     assert title not in PAYLOAD_TITLES and not dialogs, (title, dialogs)

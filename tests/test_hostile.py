@@ -417,7 +417,7 @@ def test_grading_again_gives_the_same_result(hostile, tmp_path):
     submitted = folder / "submitted"
     again = {s: p for s, p in find_submissions(submitted, CHAPTER).items() if s in ("correct", "patched-helpers")}
     rerun = grade_submissions(again, CHAPTER, folder / "course", feedback=False, log=lambda _: None, workers=2,
-                              limits=Limits(wall_seconds=300), cell_seconds=CELL_SECONDS)
+                              limits=Limits(wall_seconds=300), cell_seconds=CELL_SECONDS, force=True)
     for r in rerun.students:
         assert (r.status, r.scores, r.notes) == (results[r.student].status, results[r.student].scores,
                                                  results[r.student].notes)

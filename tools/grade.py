@@ -58,41 +58,72 @@ class StudentResult:
     scores: dict[str, float] = field(default_factory=dict)  # grade_id -> score of auto-graded cells
     feedback: Path | None = None
     notes: list[str] = field(default_factory=list)  # what needs the instructor's attention, graded or not
+    written: dict[str, float | None] = field(default_factory=dict)  # written answer -> manual score (None: not yet)
+    extra_credit: float = 0.0
+    needs_manual: list[str] = field(default_factory=list)  # cells that still need grading by hand
+
+    @property
+    def automatic(self) -> float:
+        """Points of the auto-graded cells (an instructor's manual override of one counts)."""
+        return sum(self.scores.values())
+
+    @property
+    def manual(self) -> float:
+        return sum(score for score in self.written.values() if score is not None)
 
     @property
     def total(self) -> float:
-        return sum(self.scores.values())
+        return self.automatic + self.manual + self.extra_credit
 
 
 @dataclass
 class Report:
     assignment: str
-    max_scores: dict[str, float]
+    max_scores: dict[str, float]  # auto-graded test cells
     students: list[StudentResult]
+    written_max: dict[str, float] = field(default_factory=dict)  # written answers, graded by hand
+    skipped: list[str] = field(default_factory=list)  # students not graded again: nothing changed
 
     @property
     def max_total(self) -> float:
-        return sum(self.max_scores.values())
+        return sum(self.max_scores.values()) + sum(self.written_max.values())
 
     def table(self) -> str:
-        ids = list(self.max_scores)
+        """One row per student: the total out of the assignment's full total (written answers
+        included; ``*``: some are not graded by hand yet), then every cell's points (``-``: not
+        graded yet); then the mean and the share of full marks per cell."""
+        ids, written = list(self.max_scores), list(self.written_max)
         width = max([len("full marks %")] + [len(s.student) for s in self.students])
-        header = f"{'student':<{width}}  {'total':>11}  " + "  ".join(ids)
+        header = f"{'student':<{width}}  {'total':>12}  " + "  ".join(ids + written)
         lines = [header, "-" * len(header)]
         for result in self.students:
             if result.status != "graded":
-                lines.append(f"{result.student:<{width}}  {'-':>11}  NOT GRADED: {result.status}")
+                lines.append(f"{result.student:<{width}}  {'-':>12}  NOT GRADED: {result.status}")
                 continue
-            cells = "  ".join(f"{result.scores.get(i, 0):>{len(i)}.1f}" for i in ids)
-            lines.append(f"{result.student:<{width}}  {result.total:>5.1f}/{self.max_total:<5.1f}  {cells}")
+            cells = [f"{result.scores.get(i, 0):>{len(i)}.1f}" for i in ids]
+            cells += [f"{result.written[i]:>{len(i)}.1f}" if result.written.get(i) is not None else f"{'-':>{len(i)}}"
+                      for i in written]
+            total = f"{result.total:.1f}/{self.max_total:.1f}" + ("*" if result.needs_manual else " ")
+            lines.append(f"{result.student:<{width}}  {total:>12}  {'  '.join(cells)}")
         graded = [r for r in self.students if r.status == "graded"]
         if graded:
             means = [statistics.fmean(r.scores.get(i, 0.0) for r in graded) for i in ids]
             full = [100 * sum(r.scores.get(i, 0.0) == self.max_scores[i] for r in graded) / len(graded) for i in ids]
+            for i in written:
+                marked = [r.written[i] for r in graded if r.written.get(i) is not None]
+                means.append(statistics.fmean(marked) if marked else None)
+                full.append(100 * sum(v == self.written_max[i] for v in marked) / len(marked) if marked else None)
             mean_total = statistics.fmean(r.total for r in graded)
             lines.append("-" * len(header))
-            lines.append(f"{'mean':<{width}}  {mean_total:>11.1f}  " + "  ".join(f"{v:>{len(i)}.1f}" for i, v in zip(ids, means)))
-            lines.append(f"{'full marks %':<{width}}  {'':>11}  " + "  ".join(f"{v:>{len(i)}.1f}" for i, v in zip(ids, full)))
+            lines.append(f"{'mean':<{width}}  {mean_total:>12.1f}  " + "  ".join(
+                f"{v:>{len(i)}.1f}" if v is not None else f"{'-':>{len(i)}}" for i, v in zip(ids + written, means)))
+            lines.append(f"{'full marks %':<{width}}  {'':>12}  " + "  ".join(
+                f"{v:>{len(i)}.1f}" if v is not None else f"{'-':>{len(i)}}" for i, v in zip(ids + written, full)))
+            pending = [r.student for r in graded if r.needs_manual]
+            if pending:
+                lines.append(f"* {len(pending)} of {len(graded)} graded students have cells that still need grading by "
+                             "hand: their totals, and the mean total, count those cells as 0 so far; the written "
+                             "answers' statistics use the answers graded so far")
         return "\n".join(lines)
 
     def attention(self) -> str:
@@ -102,17 +133,30 @@ class Report:
             reasons = ([f"NOT GRADED: {r.status}"] if r.status != "graded" else []) + r.notes
             if reasons:
                 lines.append(f"{r.student}:" + "".join(f"\n  - {reason}" for reason in reasons))
+        skipped = (f"{len(self.skipped)} submissions were not graded again: their notebook and the release are "
+                   f"unchanged since their last grading (--force grades them again): {', '.join(self.skipped)}"
+                   if self.skipped else "")
         if not lines:
-            return ""
-        return f"{len(lines)} of {len(self.students)} submissions need attention:\n" + "\n".join(lines)
+            return skipped
+        return "\n".join(filter(None, [skipped, f"{len(lines)} of {len(self.students)} submissions need attention:"])) \
+            + "\n" + "\n".join(lines)
 
     def write_csv(self, path: Path) -> None:
+        """grades.csv: per student the automatic and manual points, extra credit, the total out of
+        the assignment's full total, whether cells still need grading by hand, every cell's
+        points (empty: not graded yet) and the notes."""
         with open(path, "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["student", "status", "total", "max_total", *self.max_scores, "notes"])
+            writer.writerow(["student", "status", "automatic", "manual", "extra_credit", "total", "max_total",
+                             "needs_manual_grading", *self.max_scores, *self.written_max, "notes"])
             for r in self.students:
-                writer.writerow([r.student, r.status, r.total, self.max_total,
-                                 *(r.scores.get(i, "") for i in self.max_scores), " | ".join(r.notes)])
+                graded = r.status == "graded"
+                writer.writerow([r.student, r.status, r.automatic if graded else "", r.manual if graded else "",
+                                 r.extra_credit if graded else "", r.total if graded else "", self.max_total,
+                                 ", ".join(r.needs_manual) if graded else "",
+                                 *(r.scores.get(i, "") for i in self.max_scores),
+                                 *("" if r.written.get(i) is None else r.written[i] for i in self.written_max),
+                                 " | ".join(r.notes)])
 
 
     def plot(self, folder: Path) -> list[Path]:
@@ -128,7 +172,7 @@ class Report:
         ids = list(self.max_scores)
         fig, ax = plt.subplots(figsize=(6, 3.5))
         ax.hist([r.total for r in graded], bins=min(20, max(5, len(graded))), range=(0, self.max_total))
-        ax.set_xlabel(f"total auto-graded points (of {self.max_total:g})")
+        ax.set_xlabel(f"total points (of {self.max_total:g}; written answers as graded so far)")
         ax.set_ylabel("students")
         ax.set_title(f"{self.assignment}: {len(graded)} graded, {len(self.students) - len(graded)} not graded")
         fig.tight_layout()
@@ -167,6 +211,42 @@ def generate_feedback(course: Path, assignment: str, students: list[str], worker
         return dict(zip(students, pool.map(one, students)))
 
 
+def written_answers(assignment: str) -> dict[str, float]:
+    """grade_id -> points of the written answers (Markdown cells graded by hand)."""
+    nb = nbformat.read(solution_path(assignment), as_version=4)
+    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"]) for c in nb.cells
+            if nbgrader_meta(c).get("grade") and nbgrader_meta(c).get("solution")}
+
+
+def read_result(course: Path, assignment: str, student: str, result: StudentResult) -> StudentResult:
+    """Fill ``result`` from the class gradebook: auto-graded points (nbgrader's score: an
+    instructor's manual override counts), written answers' manual points, extra credit, and the
+    cells that still need grading by hand."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+        written = written_answers(assignment)
+        result.scores = {g.name: float(g.score) for g in notebook.grades if g.name not in written}
+        result.written = {g.name: (None if g.manual_score is None else float(g.manual_score))
+                          for g in notebook.grades if g.name in written}
+        result.extra_credit = float(sum(g.extra_credit or 0.0 for g in notebook.grades))
+        result.needs_manual = sorted(g.name for g in notebook.grades if g.needs_manual_grade)
+    return result
+
+
+def export_grades(course: Path, assignment: str, path: Path) -> Path:
+    """nbgrader's own CSV export (its ``CsvExportPlugin``: assignment, duedate, timestamp,
+    student_id, last_name, first_name, email, raw_score, late_submission_penalty, score,
+    max_score), for a learning-management system's import."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        CsvExportPlugin(to=str(path), assignment=[assignment]).export(gradebook)
+    return path
+
+
 def report_from_gradebook(course: Path, assignment: str) -> Report:
     """The report of every submission of ``assignment`` recorded in ``course``'s gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -185,11 +265,12 @@ def report_from_gradebook(course: Path, assignment: str) -> Report:
         attention = json.loads(_attention_file(course, assignment).read_text())
     except (OSError, ValueError):
         attention = {}
-    graded = [StudentResult(student, "graded", read_scores(course, assignment, student),
-                            notes=attention.get(student, {}).get("notes", [])) for student in students]
+    graded = [read_result(course, assignment, student,
+                          StudentResult(student, "graded", notes=attention.get(student, {}).get("notes", [])))
+              for student in students]
     not_graded = [StudentResult(student, entry["status"], notes=entry.get("notes", []))
                   for student, entry in sorted(attention.items()) if student not in students and entry.get("status") != "graded"]
-    return Report(assignment, max_scores, graded + not_graded)
+    return Report(assignment, max_scores, graded + not_graded, written_answers(assignment))
 
 
 def find_submissions(folder: Path, assignment: str) -> dict[str, Path | str]:
@@ -286,15 +367,44 @@ def notes_from_outputs(path: Path) -> list[str]:
     return notes
 
 
+def answer_cells(assignment: str) -> dict[str, str]:
+    """grade_id of every graded cell -> grade_id of the cell whose source it grades: a written
+    answer grades itself, a test cell the answer cell before it."""
+    nb = nbformat.read(solution_path(assignment), as_version=4)
+    found, answer = {}, None
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("solution"):
+            answer = meta.get("grade_id")
+        if meta.get("grade"):
+            found[meta["grade_id"]] = meta["grade_id"] if meta.get("solution") else answer
+    return found
+
+
+def _sources(path: Path) -> dict[str, str]:
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return {}
+    return {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells if nbgrader_meta(c).get("grade_id")}
+
+
 def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: str, original: Path,
-                         scores: dict[str, float]) -> None:
+                         scores: dict[str, float]) -> list[str]:
     """Put one student's autograde results from a scratch course into the class course: the
     original submission (only if the course has none: what collect placed is never replaced), the
     autograded notebook, and the auto-graded scores ``scores`` (checked against the notebook by
     the caller). Only the autograded notebook (and its timestamp) is copied, never other files in its
-    folder; manual scores and comments stay empty."""
+    folder. Everything the instructor entered for the student's earlier submission is kept:
+    manual scores (of written answers, and overrides of auto-graded cells), extra credit, manual
+    comments and the flag. A manual score whose answer changed since (a resubmission) stays
+    visible, and its cell needs manual grading again. Returns a note per such cell."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    answers = answer_cells(assignment)
+    before = _sources(course / "autograded" / student / assignment / f"{assignment}.ipynb")
+    after = _sources(scratch / "autograded" / student / assignment / f"{assignment}.ipynb")
+    notes = []
     kept = course / "submitted" / student / assignment / f"{assignment}.ipynb"
     if not kept.exists():
         kept.parent.mkdir(parents=True, exist_ok=True)
@@ -309,7 +419,13 @@ def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: 
     with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}") as source, \
             Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         gradebook.update_or_create_student(student)
+        marks, comments, flagged = {}, {}, False  # what the instructor entered for the earlier submission
         try:
+            for notebook in gradebook.find_submission(assignment, student).notebooks:
+                flagged = flagged or notebook.flagged
+                marks.update({g.name: (g.manual_score, g.extra_credit) for g in notebook.grades
+                              if g.manual_score is not None or g.extra_credit})
+                comments.update({c.name: c.manual_comment for c in notebook.comments if c.manual_comment})
             gradebook.remove_submission(assignment, student)
         except MissingEntry:
             pass
@@ -323,7 +439,20 @@ def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: 
                     target.auto_score, target.needs_manual_grade = scores[grade.name], False
                 else:  # written answers: left for the instructor
                     target.auto_score, target.needs_manual_grade = None, True
+                if grade.name in marks:
+                    target.manual_score, target.extra_credit = marks[grade.name]
+                    answer = answers.get(grade.name, grade.name)
+                    changed = before.get(answer) != after.get(answer)
+                    target.needs_manual_grade = changed or (target.manual_score is None and target.auto_score is None)
+                    if changed and target.manual_score is not None:
+                        notes.append(f"{answer} changed since {grade.name} was graded by hand: the manual score "
+                                     f"{target.manual_score:g} is kept, and the cell needs manual grading again")
+            for comment in gradebook.find_submission_notebook(notebook.name, assignment, student).comments:
+                if comment.name in comments:
+                    comment.manual_comment = comments[comment.name]
+            gradebook.find_submission_notebook(notebook.name, assignment, student).flagged = flagged
         gradebook.db.commit()
+    return notes
 
 
 GRADING_CONFIG = """
@@ -424,39 +553,103 @@ def _attention_file(course: Path, assignment: str) -> Path:
     return course / "attention" / f"{assignment}.json"
 
 
-def save_attention(course: Path, assignment: str, results: list[StudentResult]) -> None:
-    """Record each student's status and notes of this run (merged with earlier runs), for `report`."""
+def load_attention(course: Path, assignment: str) -> dict:
+    try:
+        known = json.loads(_attention_file(course, assignment).read_text())
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def save_attention(course: Path, assignment: str, results: list[StudentResult],
+                   fingerprints: dict[str, dict[str, str]] | None = None) -> None:
+    """Record each student's status and notes of this run (merged with earlier runs), for `report`,
+    and, for a graded submission, the fingerprints of its notebook and of the release it was
+    graded against (incremental grading compares them)."""
     path = _attention_file(course, assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        known = json.loads(path.read_text())
-    except (OSError, ValueError):
-        known = {}
-    known.update({r.student: {"status": r.status, "notes": r.notes} for r in results})
+    known = load_attention(course, assignment)
+    known.update({r.student: {"status": r.status, "notes": r.notes,
+                              **((fingerprints or {}).get(r.student, {}) if r.status == "graded" else {})}
+                  for r in results})
     staged = path.with_suffix(".tmp")
     staged.write_text(json.dumps(known, indent=1, sort_keys=True))
     staged.replace(path)
 
 
+BACKUPS = 10  # gradebook backups kept per course
+
+
+def backup_gradebook(course: Path, keep: int = BACKUPS) -> Path | None:
+    """A timestamped copy of the class gradebook, through SQLite's backup API (consistent even
+    while something else writes it), in <course>/backups/; only the newest ``keep`` are kept.
+    None when there is no gradebook yet. Restore one by copying it over <course>/gradebook.db
+    while nothing grades (README: *Restoring the gradebook*)."""
+    import sqlite3
+    from datetime import datetime
+
+    database = course / "gradebook.db"
+    if not database.exists():
+        return None
+    folder = course / "backups"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"gradebook-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.db"
+    with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(target)) as copy:
+        source.backup(copy)
+    for old in sorted(folder.glob("gradebook-*.db"))[:-keep]:
+        old.unlink()
+    return target
+
+
+def fingerprint(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def grade_submissions(submissions: dict[str, Path | str], assignment: str, course: Path,
                       feedback: bool = True, log=print, workers: int | None = None,
                       limits: Limits = Limits(), cell_seconds: int | None = None,
-                      notes: dict[str, list[str]] | None = None, reference_calls: str = "zero") -> Report:
+                      notes: dict[str, list[str]] | None = None, reference_calls: str = "zero",
+                      force: bool = False) -> Report:
     """Autograde every submission in parallel, each isolated, and merge the results into the
     class gradebook of ``course``; return the report. A submission that breaks, hangs or
     exhausts a limit is reported and never stops the others. ``notes``: what is already known
     to need attention per student (e.g. extra files in the student's folder). ``reference_calls``:
     "zero" (an answer that calls the course's reference implementation of its own exercise fails
-    its test cell, see utils.exercises) or "note" (it is only noted in the summary)."""
+    its test cell, see utils.exercises) or "note" (it is only noted in the summary).
+
+    Incremental: a student whose notebook and the release (the solution notebook, hidden tests
+    included) are unchanged since the student was last graded is not graded again unless
+    ``force``; the report lists them. Before anything changes the class gradebook, a backup of
+    it is kept (``backup_gradebook``). Marks the instructor entered are kept (merge_into_gradebook)."""
     scratch_course(course)
+    backup_gradebook(course)
     generate(assignment, course)  # puts the assignment, its cells and points into the gradebook
     max_scores = graded_cells(nbformat.read(solution_path(assignment), as_version=4))
+    release = fingerprint(solution_path(assignment))
+    previous = load_attention(course, assignment)
+    fingerprints: dict[str, dict[str, str]] = {}
+    skipped: list[str] = []
     workers = workers or os.cpu_count() or 1
     threads = max(1, (os.cpu_count() or 1) // workers)
     results: dict[str, StudentResult] = {}
     runnable: dict[str, tuple[Path, nbformat.NotebookNode]] = {}
     for student, source in submissions.items():
         known = list((notes or {}).get(student, []))
+        if isinstance(source, Path) and source.is_file():
+            fingerprints[student] = {"submission": fingerprint(source), "release": release}
+            earlier = previous.get(student, {})
+            if not force and earlier.get("status") == "graded" and all(
+                    earlier.get(key) == value for key, value in fingerprints[student].items()):
+                try:
+                    results[student] = read_result(course, assignment, student, StudentResult(
+                        student, "graded", notes=earlier.get("notes", [])))
+                    skipped.append(student)
+                    log(f"{student}: unchanged since its last grading: not graded again")
+                    continue
+                except Exception:  # not in the gradebook any more (restored from a backup?): grade it
+                    results.pop(student, None)
         inspection = inspect_submission(source, assignment) if isinstance(source, Path) else None
         problem = source if isinstance(source, str) else inspection.problem
         if problem:
@@ -495,15 +688,18 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
                 result.status = failure
                 log(f"{student}: NOT GRADED: {failure}")
             else:
-                merge_into_gradebook(scratch, course, assignment, student, runnable[student][0], scores)
-                result.status, result.scores = "graded", read_scores(course, assignment, student)
-                log(f"{student}: {result.total:.1f}/{sum(max_scores.values()):.1f}")
+                result.notes += merge_into_gradebook(scratch, course, assignment, student, runnable[student][0], scores)
+                result.status = "graded"
+                read_result(course, assignment, student, result)
+                log(f"{student}: {result.automatic:.1f}/{sum(max_scores.values()):.1f} automatic points")
             shutil.rmtree(scratch, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
-    report = Report(assignment, max_scores, [results[student] for student in submissions])
-    save_attention(course, assignment, report.students)
+    report = Report(assignment, max_scores, [results[student] for student in submissions],
+                    written_answers(assignment), skipped)
+    save_attention(course, assignment, report.students, fingerprints)
     if feedback:
-        pages = generate_feedback(course, assignment, [s for s, r in results.items() if r.status == "graded"], workers)
+        pages = generate_feedback(course, assignment, [s for s, r in results.items()
+                                                       if r.status == "graded" and s not in skipped], workers)
         for student, page in pages.items():
             results[student].feedback = page
     return report
@@ -525,6 +721,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="processes and threads a submission's kernel may have")
     parser.add_argument("--cell-timeout", type=int, default=None,
                         help="seconds per cell before it is interrupted (default: nbgrader_config.py's, 300)")
+    parser.add_argument("--force", action="store_true",
+                        help="grade every submission again, also those unchanged since their last grading")
     parser.add_argument("--reference-calls", choices=["zero", "note"], default="zero",
                         help="an answer that calls the course's reference implementation of its exercise: its test "
                              "cell fails and scores 0 (zero, the default), or it is only noted in the summary (note)")
@@ -547,14 +745,16 @@ def main(argv: list[str] | None = None) -> int:
         report = grade_submissions(submissions, args.assignment, args.course.resolve(), feedback=not args.no_feedback,
                                    workers=args.workers, limits=limits, cell_seconds=args.cell_timeout,
                                    notes=find_extras(args.submissions.resolve(), submissions),
-                                   reference_calls=args.reference_calls)
+                                   reference_calls=args.reference_calls, force=args.force)
     except ReleaseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print()
     print(report.table())
     report.write_csv(args.course / "grades.csv")
-    print(f"\ngrades: {args.course / 'grades.csv'} | feedback (no hidden tests): {args.course / 'feedback'}")
+    export_grades(args.course, args.assignment, args.course / "export.csv")
+    print(f"\ngrades: {args.course / 'grades.csv'} | for a learning-management system (nbgrader's export): "
+          f"{args.course / 'export.csv'} | feedback (no hidden tests): {args.course / 'feedback'}")
     print("\n" + (report.attention() or f"all {len(report.students)} submissions graded; none needs attention"))
     return 0 if all(r.status == "graded" for r in report.students) else 1
 

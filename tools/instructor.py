@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default 300)")
     grade.add_argument("--disk-mib", type=int, default=None, help="disk per writable folder of the sandbox (default 512)")
     grade.add_argument("--max-processes", type=int, default=None, help="processes and threads per submission (default 256)")
+    grade.add_argument("--force", action="store_true", help="grade again submissions unchanged since their last grading")
     grade.add_argument("--reference-calls", choices=["zero", "note"], default="zero",
                        help="an answer calling the course's reference of its exercise scores 0 (default) or is noted")
     feedback = commands.add_parser("feedback", help="HTML feedback without hidden tests for every graded student")
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         options += ["--cell-timeout", str(args.cell_timeout)] if args.cell_timeout else []
         options += ["--disk-mib", str(args.disk_mib)] if args.disk_mib else []
         options += ["--max-processes", str(args.max_processes)] if args.max_processes else []
-        options += ["--reference-calls", args.reference_calls]
+        options += ["--reference-calls", args.reference_calls] + (["--force"] if args.force else [])
         return grade_tool.main(options)
     if args.command in ("feedback", "report"):
         try:
@@ -80,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if missing else 0
         print(class_report.table())
         class_report.write_csv(args.course / "grades.csv")
+        export = grade_tool.export_grades(args.course.resolve(), args.assignment, args.course / "export.csv")
         plots = class_report.plot(args.course / "plots")
-        print(f"\ngrades: {args.course / 'grades.csv'} | plots: {', '.join(str(p) for p in plots)}")
+        print(f"\ngrades: {args.course / 'grades.csv'} | nbgrader's export: {export} | "
+              f"plots: {', '.join(str(p) for p in plots)}")
         print("\n" + (class_report.attention() or "no submission needs attention"))
         return 0
     try:

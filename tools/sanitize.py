@@ -88,40 +88,50 @@ def _cut(text, keep: int) -> str:
     return text[:keep] + "\n" + CUT.format(total=len(text), kept=keep) + "\n"
 
 
-def cap_outputs(outputs: list, budget: int) -> tuple[list, int]:
-    """Cut ``outputs`` (one cell's) to about ``budget`` characters in all; returns the kept outputs
-    and how many characters were dropped. Text is cut with a notice (a single line of any length
-    too, which nbgrader's LimitOutput leaves whole); an image that does not fit is replaced by one."""
-    kept, dropped = [], 0
+def _is_image(output) -> bool:
+    return any(mime.startswith("image/") for mime in output.get("data", {}))
+
+
+def cap_outputs(outputs: list, text_budget: int, notebook_budget: int, image_limit: int) -> tuple[list, int]:
+    """Cut one cell's ``outputs``: text (streams, text/plain, tracebacks) to ``text_budget``
+    characters in all, with a notice (a single line of any length too, which nbgrader's
+    LimitOutput leaves whole); an image larger than ``image_limit`` characters (base64) is
+    replaced by a notice; nothing beyond ``notebook_budget``. Returns the kept outputs and the
+    characters used."""
+    kept, used = [], 0
     for output in outputs:
         size = _size(output)
-        if size <= budget:
+        image = _is_image(output)
+        allowed = min(image_limit if image else text_budget, notebook_budget - used)
+        if size <= allowed:
             kept.append(output)
-            budget -= size
+            used += size
+            text_budget -= 0 if image else size
             continue
-        dropped += size - max(budget, 0)
-        keep = max(budget, 0)
+        keep = max(0 if image else allowed, 0)
         if output.get("output_type") == "stream":
             output["text"] = _cut(output["text"], keep)
         elif output.get("output_type") == "error":
             output["traceback"] = [_cut(output.get("traceback", []), keep)]
-        else:
-            output["data"] = {"text/plain": CUT.format(total=size, kept=0)}  # an image cannot be cut in half
+        else:  # an image cannot be cut in half
+            output["data"] = {"text/plain": CUT.format(total=size, kept=keep)}
             output["metadata"] = {}
         kept.append(output)
-        budget = 0
-    return kept, dropped
+        used += _size(output)
+        text_budget = max(0, text_budget - keep) if not image else text_budget
+    return kept, used
 
 
 class SanitizeOutputs(NbGraderPreprocessor):
-    """Inert outputs and Markdown (module docstring), and a cap on their size: what one cell
-    shows is cut at ``max_cell_chars`` characters, the whole notebook at ``max_notebook_chars``
-    (a cell that prints 200 MB in one line would otherwise be stored whole, in the graded
-    notebook and in the student's feedback). Lesson Markdown cells that match the release
+    """Inert outputs and Markdown (module docstring), and a cap on their size: the text one cell
+    shows is cut at ``max_cell_chars`` characters, an image over ``max_image_chars`` is replaced
+    by a notice, the whole notebook stops at ``max_notebook_chars`` (a cell that prints 200 MB
+    in one line would otherwise be stored whole, in the graded notebook and in the feedback). Lesson Markdown cells that match the release
     exactly are kept as written: the course's own HTML is trusted."""
 
-    max_cell_chars = Integer(200_000, help="characters of output kept per cell (text and images)").tag(config=True)
-    max_notebook_chars = Integer(8_000_000, help="characters of output kept per notebook").tag(config=True)
+    max_cell_chars = Integer(200_000, help="characters of text output kept per cell").tag(config=True)
+    max_image_chars = Integer(3_000_000, help="base64 characters of one image output, at most").tag(config=True)
+    max_notebook_chars = Integer(12_000_000, help="characters of output kept per notebook").tag(config=True)
 
     def preprocess(self, nb, resources):
         self._left = self.max_notebook_chars
@@ -146,6 +156,6 @@ class SanitizeOutputs(NbGraderPreprocessor):
         for output in cell.get("outputs", []):
             sanitize_output(output)
         if cell.get("outputs"):
-            cell.outputs, _ = cap_outputs(cell.outputs, min(self.max_cell_chars, max(self._left, 0)))
-            self._left -= sum(_size(o) for o in cell.outputs)
+            cell.outputs, used = cap_outputs(cell.outputs, self.max_cell_chars, max(self._left, 0), self.max_image_chars)
+            self._left -= used
         return cell, resources
