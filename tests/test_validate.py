@@ -76,3 +76,24 @@ def test_validate_fails_only_where_the_autograder_takes_points(mutant, tmp_path)
     assert set(result) <= {"failed"}, result
     assert bool(failed) == (mutant.stem not in HIDDEN_ONLY), \
         "Validate should fail this wrong answer" if not failed else "only hidden tests were meant to catch this"
+
+
+@pytest.mark.parametrize("chapter", chapters())
+def test_validate_runs_the_smoke_lessons_and_names_the_blank_exercise(chapter, tmp_path, monkeypatch, capsys):
+    """Validate pressed as JupyterLab does (tools.validate.press_validate: nbgrader's server
+    extension code path), on a notebook whose SMOKE is left False and one exercise is blank: the
+    lessons run their smoke sizes (the blank answer's error reports SMOKE = True), and the only
+    failure is that exercise's test cell. The time is printed; `make bench` reports it."""
+    from tools.validate import validate_with_one_blank
+
+    monkeypatch.delenv("DLCOURSE_SMOKE", raising=False)
+    answer, seconds = validate_with_one_blank(chapter, tmp_path)
+    assert answer["success"], answer["value"]
+    failed = answer["value"].get("failed", [])
+    first = next(iter(solution_cells(nbformat.read(solution_path(chapter), as_version=4))))
+    test_cell = next(c.source for c in nbformat.read(release_path(chapter), as_version=4).cells
+                     if c.metadata.get("nbgrader", {}).get("grade_id") == f"test_{first}")
+    assert [f["source"].strip() for f in failed] == [test_cell.strip()], answer["value"]
+    assert "left blank (SMOKE = True)" in plain(failed[0]["error"]), plain(failed[0]["error"])[-300:]
+    with capsys.disabled():
+        print(f"\n  Validate on {chapter} with one exercise blank: {seconds:.1f} s")

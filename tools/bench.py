@@ -1,7 +1,7 @@
 """Measure and print: chapter run times (smoke and full) with the targets the chapters report,
 `import utils` time, the overhead of `utils.training.fit`, the speed and memory of reference
-implementations against the PyTorch built-ins, chapter 03's batching and optimiser, and grading a
-class of 60 (tools/bench_grading.py: sequential vs parallel, overhead against papermill). Every
+implementations against the PyTorch built-ins, chapter 03's batching and optimiser, Validate on
+every chapter with one exercise blank (tools/validate.py), and grading a class of 60 (tools/bench_grading.py: sequential vs parallel, overhead against papermill). Every
 figure states its hardware, versions and number of runs.
 
     python -m tools.bench [--chapters 01_fundamentals] [--repeats 3] [--skip-notebooks] [--skip-grading]
@@ -170,6 +170,21 @@ def bench_mlp(repeats: int) -> list[dict]:
     return results
 
 
+def bench_validate(names: list[str], repeats: int) -> list[dict]:
+    """Validate pressed as JupyterLab does, on each chapter with one exercise blank and SMOKE left
+    False (tools.validate): nbgrader runs the lessons in smoke mode (target: under 15 s for
+    chapters 01-03, under 20 s for later ones)."""
+    from tools.validate import validate_with_one_blank
+
+    print("\nValidate (JupyterLab's button, one exercise blank, SMOKE left False):")
+    results = []
+    for name in names:
+        with tempfile.TemporaryDirectory(prefix="bench-validate-") as folder:
+            times = [validate_with_one_blank(name, Path(folder))[1] for _ in range(repeats)]
+        results.append(line(f"Validate {name}", times))
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--chapters", nargs="*", default=None, help="default: all")
@@ -183,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"hardware: {report['hardware']}\n")
     if not args.skip_notebooks:
         report["results"] += bench_notebooks(args.chapters or chapters(), args.repeats)
+    report["results"] += bench_validate(args.chapters or chapters(), args.repeats)
     report["results"].append(bench_import(args.repeats))
     report["results"] += bench_fit(args.repeats)
     report["results"] += bench_references(args.repeats)

@@ -255,7 +255,7 @@ def jail_environment(env: dict[str, str] | None = None) -> dict[str, str]:
             "LOGNAME": "student", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
             "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "DLCOURSE_SMOKE", "DLCOURSE_DATA", "DLCOURSE_DEVICE", "TZ",
-                 "DLCOURSE_REFERENCE_CALLS"):
+                 "DLCOURSE_REFERENCE_CALLS", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING"):
         if name in os.environ:
             base[name] = os.environ[name]
     base.update(env or {})

@@ -13,18 +13,35 @@ from utils.exercises import guard_references
 SMOKE_ENV = "DLCOURSE_SMOKE"  # "1": CI and the graders ask every notebook for its smoke run
 
 
-def smoke_mode(smoke: bool) -> bool:
-    """The notebook's ``SMOKE`` flag, forced on when the environment sets DLCOURSE_SMOKE=1.
+GRADER_ENV = "NBGRADER_EXECUTION"  # set by nbgrader while it runs a notebook: "validate" or "autograde"
+GRADER_RUNS = {"validate": "nbgrader's Validate", "autograde": "nbgrader's autograde"}
 
-    CI and ``make grade`` set it so that a student who left ``SMOKE = False`` is still graded
-    in seconds; the exercises' tests do not depend on it.
+
+def smoke_reason(smoke: bool) -> str | None:
+    """Why the lessons run their smoke sizes, or None when they run in full.
+
+    Smoke mode is on when the notebook's ``SMOKE`` is True, when the environment sets
+    DLCOURSE_SMOKE=1 (CI, ``make grade``), or while nbgrader runs the notebook (it sets
+    NBGRADER_EXECUTION in the kernel's environment: "validate" for the Validate button,
+    "autograde" for grading), so that Validate answers in seconds whatever ``SMOKE`` the student
+    left, and runs the same code as the grader. The exercises' tests do not depend on it.
+    DLCOURSE_SMOKE=0 does not turn it off under nbgrader.
     """
     value = os.environ.get(SMOKE_ENV, "").strip().lower()
+    if value not in ("", "0", "false", "no", "1", "true", "yes"):
+        raise ValueError(f"{SMOKE_ENV} must be 1 or 0, got {value!r}")
+    grader = os.environ.get(GRADER_ENV, "").strip().lower()
+    if grader:
+        return f"{GRADER_RUNS.get(grader, 'nbgrader')} runs this notebook ({GRADER_ENV}={grader})"
     if value in ("1", "true", "yes"):
-        return True
-    if value in ("", "0", "false", "no"):
-        return bool(smoke)
-    raise ValueError(f"{SMOKE_ENV} must be 1 or 0, got {value!r}")
+        return f"{SMOKE_ENV}={value}"
+    return "SMOKE = True" if smoke else None
+
+
+def smoke_mode(smoke: bool) -> bool:
+    """The notebook's ``SMOKE`` flag, forced on by DLCOURSE_SMOKE=1 or under nbgrader (see
+    :func:`smoke_reason`)."""
+    return smoke_reason(smoke) is not None
 
 
 @dataclass(frozen=True)
@@ -33,9 +50,10 @@ class Session:
     device: torch.device
     smoke: bool
     deterministic: bool
+    smoke_reason: str | None = None
 
     def __str__(self) -> str:
-        mode = "smoke (tiny, fast run)" if self.smoke else "full"
+        mode = f"smoke (tiny, fast run: {self.smoke_reason or 'SMOKE = True'})" if self.smoke else "full"
         return (
             f"seed={self.seed} (random, numpy, torch) | device={self.device} | mode={mode} | "
             f"deterministic algorithms={'on' if self.deterministic else 'off'} | torch {torch.__version__}"
@@ -57,7 +75,9 @@ def setup(seed: int = 0, smoke: bool = False, device: str | None = None, determi
     guard_references()  # answers may read the course's reference implementations, not call them
     if deterministic:
         torch.use_deterministic_algorithms(True)
-    session = Session(seed=seed, device=get_device(device), smoke=smoke_mode(smoke), deterministic=deterministic)
+    reason = smoke_reason(smoke)
+    session = Session(seed=seed, device=get_device(device), smoke=reason is not None, deterministic=deterministic,
+                      smoke_reason=reason)
     if verbose:
         print(session)
     return session
