@@ -54,6 +54,15 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "EarlyStopper": ("utils.training:EarlyStopping",),
     "make_mlp": ("utils.layers:make_mlp",),
     "train_step": ("utils.training:train_step",),
+    # 04_cnn
+    "conv_output_size": ("utils.conv:conv_output_size",),
+    "conv2d": ("utils.conv:conv2d", "utils.conv:conv2d_naive"),
+    "max_pool2d": ("utils.conv:max_pool2d",),
+    "receptive_field": ("utils.conv:receptive_field",),
+    "ResidualBlock": ("utils.conv:ResidualBlock",),
+    "random_crop_flip": ("utils.conv:random_crop_flip",),
+    "freeze_backbone": ("utils.conv:freeze_backbone",),
+    "fgsm": ("utils.conv:fgsm",),
 }
 MODE_ENV = "DLCOURSE_REFERENCE_CALLS"  # "error" (default) or "note"
 NOTICE = "[course] {answer} calls {reference}, the course's reference implementation of this exercise"
