@@ -1,6 +1,7 @@
 """Measure and print: chapter run times (smoke and full) with the targets the chapters report,
 `import utils` time, the overhead of `utils.training.fit`, the speed and memory of reference
-implementations against the PyTorch built-ins, chapter 03's batching and optimiser, Validate on
+implementations against the PyTorch built-ins, chapter 03's batching and optimiser, chapter 04's
+convolutions (loops, unfold, F.conv2d; channels_last and bfloat16), Validate on
 every chapter with one exercise blank (tools/validate.py), and grading a class of 60 (tools/bench_grading.py: sequential vs parallel, overhead against papermill). Every
 figure states its hardware, versions and number of runs.
 
@@ -170,6 +171,37 @@ def bench_mlp(repeats: int) -> list[dict]:
     return results
 
 
+def bench_conv(repeats: int) -> list[dict]:
+    """Chapter 04's speed figures: the convolution by loops, by unfold and by F.conv2d; one
+    training step of the chapter's ResNet in float32 (contiguous and channels_last) and with
+    bfloat16 autocast on the CPU."""
+    import torch.nn.functional as F
+
+    from utils import conv
+
+    x, w = torch.randn(8, 16, 28, 28), torch.randn(32, 16, 3, 3)
+    print("a 3x3 convolution, 8 images of 16 channels, 28x28 -> 32 channels, CPU:")
+    results = [line(name, timed(function, repeats), "ms", 1e3) for name, function in (
+        ("loops over output pixels (utils.conv.conv2d_naive)", lambda: conv.conv2d_naive(x, w, padding=1)),
+        ("unfold + one matrix product (utils.conv.conv2d)", lambda: conv.conv2d(x, w, padding=1)),
+        ("F.conv2d", lambda: F.conv2d(x, w, padding=1)))]
+    print("one training step of chapter 04's ResNet (widths 32, 64, 128), batch 256, CPU:")
+    images, labels = torch.randn(256, 1, 28, 28), torch.randint(0, 10, (256,))
+    for name, layout, bf16 in (("float32, contiguous", torch.contiguous_format, False),
+                               ("float32, channels_last", torch.channels_last, False),
+                               ("bfloat16 autocast, channels_last", torch.channels_last, True)):
+        model = conv.small_resnet().to(memory_format=layout)
+        inputs = images.contiguous(memory_format=layout)
+
+        def step():
+            model.zero_grad(set_to_none=True)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = F.cross_entropy(model(inputs), labels)
+            loss.backward()
+        results.append(line(name, timed(step, repeats), "ms", 1e3))
+    return results
+
+
 def bench_validate(names: list[str], repeats: int) -> list[dict]:
     """Validate pressed as JupyterLab does, on each chapter with one exercise blank and SMOKE left
     False (tools.validate): nbgrader runs the lessons in smoke mode (target: under 15 s for
@@ -203,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     report["results"] += bench_fit(args.repeats)
     report["results"] += bench_references(args.repeats)
     report["results"] += bench_mlp(args.repeats)
+    report["results"] += bench_conv(args.repeats)
     if not args.skip_grading:
         from tools.bench_grading import bench_grading
 
