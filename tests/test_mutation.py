@@ -4,7 +4,7 @@ in tests/mutation_equivalents.toml with a reason. One chapter per test, each in 
 
 import pytest
 
-from tools.mutation import Mutant, _judge, isolated_report, mutants_of
+from tools.mutation import _judge, isolated_report, mutants_of
 from tools.notebooks import chapters
 
 pytestmark = pytest.mark.slow
@@ -80,4 +80,3 @@ def test_judge_tells_clear_from_unclear_failures():
     generic = raised("import torch\ntorch.testing.assert_close(torch.ones(2), torch.zeros(2))", "<test f>")
     assert not _judge(generic, "<test f>", "<answer f>")[1]
     assert _judge(raised("1 / 0", "<answer f>"), "<test f>", "<answer f>")[1], "an error in the answer is the student's"
-    assert isinstance(Mutant("f", "k", "pass"), Mutant)
