@@ -218,15 +218,16 @@ def written_answers(assignment: str) -> dict[str, float]:
             if nbgrader_meta(c).get("grade") and nbgrader_meta(c).get("solution")}
 
 
-def read_result(course: Path, assignment: str, student: str, result: StudentResult) -> StudentResult:
+def read_result(course: Path, assignment: str, student: str, result: StudentResult,
+                written: dict[str, float]) -> StudentResult:
     """Fill ``result`` from the class gradebook: auto-graded points (nbgrader's score: an
     instructor's manual override counts), written answers' manual points, extra credit, and the
-    cells that still need grading by hand."""
+    cells that still need grading by hand. ``written``: the assignment's written answers
+    (:func:`written_answers`, read once per report, not once per student)."""
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         notebook = gradebook.find_submission_notebook(assignment, assignment, student)
-        written = written_answers(assignment)
         result.scores = {g.name: float(g.score) for g in notebook.grades if g.name not in written}
         result.written = {g.name: (None if g.manual_score is None else float(g.manual_score))
                           for g in notebook.grades if g.name in written}
@@ -265,12 +266,13 @@ def report_from_gradebook(course: Path, assignment: str) -> Report:
         attention = json.loads(_attention_file(course, assignment).read_text())
     except (OSError, ValueError):
         attention = {}
+    written = written_answers(assignment)
     graded = [read_result(course, assignment, student,
-                          StudentResult(student, "graded", notes=attention.get(student, {}).get("notes", [])))
+                          StudentResult(student, "graded", notes=attention.get(student, {}).get("notes", [])), written)
               for student in students]
     not_graded = [StudentResult(student, entry["status"], notes=entry.get("notes", []))
                   for student, entry in sorted(attention.items()) if student not in students and entry.get("status") != "graded"]
-    return Report(assignment, max_scores, graded + not_graded, written_answers(assignment))
+    return Report(assignment, max_scores, graded + not_graded, written)
 
 
 def find_submissions(folder: Path, assignment: str) -> dict[str, Path | str]:
@@ -628,6 +630,7 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
     generate(assignment, course)  # puts the assignment, its cells and points into the gradebook
     max_scores = graded_cells(nbformat.read(solution_path(assignment), as_version=4))
     release = fingerprint(solution_path(assignment))
+    written = written_answers(assignment)
     previous = load_attention(course, assignment)
     fingerprints: dict[str, dict[str, str]] = {}
     skipped: list[str] = []
@@ -644,7 +647,7 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
                     earlier.get(key) == value for key, value in fingerprints[student].items()):
                 try:
                     results[student] = read_result(course, assignment, student, StudentResult(
-                        student, "graded", notes=earlier.get("notes", [])))
+                        student, "graded", notes=earlier.get("notes", [])), written)
                     skipped.append(student)
                     log(f"{student}: unchanged since its last grading: not graded again")
                     continue
@@ -690,12 +693,12 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
             else:
                 result.notes += merge_into_gradebook(scratch, course, assignment, student, runnable[student][0], scores)
                 result.status = "graded"
-                read_result(course, assignment, student, result)
+                read_result(course, assignment, student, result, written)
                 log(f"{student}: {result.automatic:.1f}/{sum(max_scores.values()):.1f} automatic points")
             shutil.rmtree(scratch, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
     report = Report(assignment, max_scores, [results[student] for student in submissions],
-                    written_answers(assignment), skipped)
+                    written, skipped)
     save_attention(course, assignment, report.students, fingerprints)
     if feedback:
         pages = generate_feedback(course, assignment, [s for s, r in results.items()
