@@ -155,6 +155,10 @@ def test_model_builders_shapes_and_sizes():
     x = torch.randn(4, 1, 28, 28)
     model = C.small_resnet(widths=(16, 32), blocks_per_stage=2)
     assert model(x).shape == (4, 10) and isinstance(model[-1], nn.Linear)
+    pooled = C.small_resnet(widths=(16, 32), stem_pool=True)
+    assert isinstance(pooled[3], nn.MaxPool2d) and pooled[:4](x).shape == (4, 16, 14, 14)
+    assert pooled(x).shape == (4, 10) and isinstance(pooled[-4], C.ResidualBlock)
+    assert sum(p.numel() for p in pooled.parameters()) == sum(p.numel() for p in C.small_resnet(widths=(16, 32)).parameters())
     assert C.lenet()(x).shape == (4, 10)
     assert sum(p.numel() for p in C.lenet().parameters()) == 61_706  # LeNet-5's classic count for 10 classes
     assert C.vgg_block(1, 8)(x).shape == (4, 8, 14, 14)

@@ -50,12 +50,14 @@ def test_seed_everything_repeats_all_generators():
         dev.seed_everything(-1)
 
 
-def test_autocast_and_scaler_are_noops_on_cpu():
-    context = dev.autocast("cpu", enabled=True)
-    assert isinstance(context, contextlib.nullcontext)
-    with context:
+def test_autocast_is_bfloat16_on_cpu_and_the_scaler_a_pass_through():
+    with dev.autocast("cpu", enabled=True):
+        out = torch.ones(2, 2) @ torch.ones(2, 2)
+    assert out.dtype == torch.bfloat16
+    with dev.autocast("cpu", enabled=False):
         out = torch.ones(2, 2) @ torch.ones(2, 2)
     assert out.dtype == torch.float32
+    assert isinstance(dev.autocast("meta", enabled=True), contextlib.nullcontext)
     scaler = dev.grad_scaler("cpu", enabled=True)
     assert not scaler.is_enabled()
     loss = torch.tensor(2.0, requires_grad=True)

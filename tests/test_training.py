@@ -97,16 +97,21 @@ def test_diverging_loss_raises():
         fit(model, loader, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=1e3), epochs=20, progress=False)
 
 
-def test_mixed_precision_flag_is_harmless_on_cpu():
+def test_mixed_precision_on_cpu_trains_in_bfloat16_close_to_float32():
     train, _ = regression_loaders()
     torch.manual_seed(0)
     a = nn.Linear(3, 1)
     b = nn.Linear(3, 1)
     b.load_state_dict(a.state_dict())
+    seen = []
+    b.register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
     ha = fit(a, train, nn.MSELoss(), torch.optim.SGD(a.parameters(), lr=0.1), epochs=3, device="cpu", progress=False)
     hb = fit(b, train, nn.MSELoss(), torch.optim.SGD(b.parameters(), lr=0.1), epochs=3, device="cpu", progress=False,
              mixed_precision=True)
-    assert ha["train_loss"] == hb["train_loss"]
+    assert set(seen) == {torch.bfloat16}
+    assert b.weight.dtype == torch.float32  # parameters stay in float32
+    assert ha["train_loss"] != hb["train_loss"]
+    assert hb["train_loss"] == pytest.approx(ha["train_loss"], rel=0.05)
 
 
 def test_move_to_handles_nested_batches():

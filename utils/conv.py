@@ -169,12 +169,17 @@ class ResidualBlock(nn.Module):
 
 
 def small_resnet(in_channels: int = 1, num_classes: int = 10, widths: Sequence[int] = (32, 64, 128),
-                 blocks_per_stage: int = 1) -> nn.Sequential:
+                 blocks_per_stage: int = 1, stem_pool: bool = False) -> nn.Sequential:
     """A ResNet for small images (28x28): a 3x3 stem, one stage of residual blocks per width
     (every stage after the first halves the resolution), global average pooling, a linear head.
+    ``stem_pool`` adds a 2x2 max pooling after the stem, as ResNets for large images do: every
+    stage then works on a quarter of the pixels (14x14 instead of 28x28 for the first), which
+    makes the network about four times cheaper for the same widths.
     The head is the last module (``model[-1]``), the rest is the backbone."""
     layers: list[nn.Module] = [nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False),
                                nn.BatchNorm2d(widths[0]), nn.ReLU()]
+    if stem_pool:
+        layers.append(nn.MaxPool2d(2))
     channels = widths[0]
     for stage, width in enumerate(widths):
         for block in range(blocks_per_stage):

@@ -94,10 +94,13 @@ def autocast_dtype(device: torch.device | str) -> torch.dtype:
 
 
 def autocast(device: torch.device | str | None = None, enabled: bool = True, dtype: torch.dtype | None = None):
-    """Mixed-precision context: ``torch.autocast`` on CUDA, a no-op elsewhere.
+    """Mixed-precision context: ``torch.autocast`` with :func:`autocast_dtype` (or ``dtype``) on
+    CUDA and on the CPU; a no-op on other devices or when ``enabled`` is False.
 
-    On the CPU autocast would run matrix products in bfloat16, which is slower than float32
-    on most laptops and changes the numbers; so the CPU path does nothing.
+    On the CPU this means bfloat16 matrix products and convolutions: about twice as fast as
+    float32 on CPUs with bfloat16 instructions (AVX-512 BF16, AMX), slower on CPUs without them,
+    and always about three significant digits per number instead of seven. Measure before you
+    switch it on (chapter 04 does).
 
     Example::
 
@@ -105,9 +108,9 @@ def autocast(device: torch.device | str | None = None, enabled: bool = True, dty
             loss = loss_fn(model(x), y)
     """
     device = _device_of(device)
-    if not enabled or device.type != "cuda":
+    if not enabled or device.type not in ("cuda", "cpu"):
         return contextlib.nullcontext()
-    return torch.autocast(device_type="cuda", dtype=dtype or autocast_dtype(device))
+    return torch.autocast(device_type=device.type, dtype=dtype or autocast_dtype(device))
 
 
 def grad_scaler(device: torch.device | str | None = None, enabled: bool = True) -> torch.amp.GradScaler:

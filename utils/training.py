@@ -1,7 +1,7 @@
 """A small training loop: ``fit(model, train_loader, loss_fn, optimizer, ...)``.
 
 One code path for CPU and GPU: batches move to ``device``, mixed precision is switched by
-``mixed_precision=`` (a no-op on the CPU), and a :class:`History` records the mean loss and
+``mixed_precision=`` (bfloat16 autocast on the CPU), and a :class:`History` records the mean loss and
 every metric per epoch for training and validation.
 """
 
@@ -174,7 +174,7 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable, optimizer: 
         loss_fn: ``loss_fn(outputs, targets)`` -> scalar tensor.
         metrics: name -> ``metric(outputs, targets)``, recorded as ``train_<name>``/``val_<name>``.
         clip_grad_norm: clip the global gradient norm to this value (None: no clipping).
-        mixed_precision: autocast + gradient scaling on CUDA; ignored on the CPU.
+        mixed_precision: autocast (:func:`utils.device.autocast`), with gradient scaling for float16 on CUDA.
         early_stopping: an :class:`EarlyStopping`; its ``monitor`` must be recorded.
         scheduler: a learning-rate scheduler stepped once per epoch.
         progress: show one tqdm progress bar over all steps (set False in tests and scripts).
