@@ -10,7 +10,7 @@ from utils import data
 
 
 def test_registry_entries_are_complete():
-    expected = {"fashion_mnist", "digits", "iris", "wine", "breast_cancer", "diabetes", "mnist_5k", "sunspots", "co2", "nile"}
+    expected = {"fashion_mnist", "digits", "iris", "wine", "breast_cancer", "diabetes", "mnist_5k", "sunspots", "co2", "nile", "first_names"}
     assert expected <= set(data.names())
     for name in data.names():
         entry = data.info(name)
@@ -24,6 +24,12 @@ def test_registry_entries_are_complete():
 def test_bundled_tabular_datasets_load_and_verify(name):
     X, y = data.load(name)
     assert len(X) == len(y) > 100
+
+
+def test_first_names_are_lower_case_words_once_each():
+    first = data.load("first_names")
+    assert len(first) == len(set(first)) > 5_000 and first == sorted(first)
+    assert {"mary", "james", "zoe"} <= set(first) and all(name.isalpha() and name.islower() for name in first)
 
 
 @pytest.mark.parametrize("name, rows", [("sunspots", 309), ("co2", 2284), ("nile", 100)])

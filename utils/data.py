@@ -317,6 +317,27 @@ for _name, (_description, _file, _digest) in _STATSMODELS.items():
     ))
 
 
+def _load_first_names(folder: Path) -> list[str]:
+    """Every first name of the 1990 US census lists (female and male), lower case, once each, sorted."""
+    found = set()
+    for file in ("dist.female.first", "dist.male.first"):
+        for row in (folder / file).read_text().splitlines():
+            if row.strip():
+                found.add(row.split()[0].lower())
+    return sorted(found)
+
+
+register(DatasetInfo(
+    name="first_names", description="5,000 US first names (1990 census lists), for character-level models",
+    source="the `names` package's data files (dist.female.first, dist.male.first), from the US Census Bureau",
+    licence="public domain (US Census Bureau); the `names` package is MIT",
+    files={"dist.female.first": "bd2f310fc4e5d5e5ea122c9d4342c9821145823118eb20db1647f305ec77b358",
+           "dist.male.first": "0a5078ef6effe3b483d15b0f7f95047662126c9bfb624ecd5e5b978fc0f2470b"},
+    install_hint="`make setup` (installs the `names` package)",
+    candidates=_package_folder("names"), loader=_load_first_names,
+))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m utils.data", description="The course's offline datasets.")
     commands = parser.add_subparsers(dest="command", required=True)
