@@ -10,7 +10,7 @@ from utils import data
 
 
 def test_registry_entries_are_complete():
-    expected = {"fashion_mnist", "digits", "iris", "wine", "breast_cancer", "diabetes", "mnist_5k", "sunspots", "co2", "nile", "first_names"}
+    expected = {"fashion_mnist", "digits", "iris", "wine", "breast_cancer", "diabetes", "mnist_5k", "sunspots", "co2", "nile", "first_names", "python_docs"}
     assert expected <= set(data.names())
     for name in data.names():
         entry = data.info(name)
@@ -30,6 +30,12 @@ def test_first_names_are_lower_case_words_once_each():
     first = data.load("first_names")
     assert len(first) == len(set(first)) > 5_000 and first == sorted(first)
     assert {"mary", "james", "zoe"} <= set(first) and all(name.isalpha() and name.islower() for name in first)
+
+
+def test_python_docs_is_the_help_text_of_python():
+    text = data.load("python_docs")
+    assert isinstance(text, str) and 400_000 < len(text) < 600_000
+    assert "The \"for\" statement" in text and "\n\n" in text
 
 
 @pytest.mark.parametrize("name, rows", [("sunspots", 309), ("co2", 2284), ("nile", 100)])

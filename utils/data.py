@@ -338,6 +338,27 @@ register(DatasetInfo(
 ))
 
 
+def _load_python_docs(folder: Path) -> str:
+    """The text of every topic of Python's interactive help, in sorted topic order, separated by
+    blank lines (about 465,000 characters of English with code)."""
+    namespace: dict = {}
+    exec(compile((folder / "topics.py").read_text(encoding="utf-8"), "topics.py", "exec"), namespace)
+    topics = namespace["topics"]
+    return "\n\n".join(topics[key] for key in sorted(topics))
+
+
+register(DatasetInfo(
+    name="python_docs", description="English prose: the help topics of Python 3.11 (pydoc_data.topics), "
+                                    "about 465,000 characters, for character-level language models",
+    source="the Python standard library's pydoc_data/topics.py (CPython 3.11.7)",
+    licence="PSF License (Python documentation)",
+    files={"topics.py": "abaa56a64551d8eead1b19cbae3c6db443f99f0cab81df07bed3cb75c0db9346"},
+    install_hint="Python 3.11.7's standard library (another 3.11 release has other help texts: "
+                 "load it with check=False and expect slightly different numbers)",
+    candidates=_package_folder("pydoc_data"), loader=_load_python_docs,
+))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m utils.data", description="The course's offline datasets.")
     commands = parser.add_subparsers(dest="command", required=True)
