@@ -202,6 +202,25 @@ def bench_conv(repeats: int) -> list[dict]:
     return results
 
 
+def bench_recurrent(repeats: int) -> list[dict]:
+    """Chapter 05's speed figure: the written-out LSTM (utils.recurrent.LSTM) against nn.LSTM,
+    forward and backward over the language model's batch (128 steps x 64 sequences, 64 -> 384)."""
+    from utils import recurrent
+
+    inputs = torch.randn(128, 64, 64)
+    written, fused = recurrent.LSTM(64, 384), nn.LSTM(64, 384)
+    fused.load_state_dict(written.state_dict())
+
+    def step(module):
+        module.zero_grad()
+        module(inputs)[0].sum().backward()
+    print("one forward + backward of chapter 05's LSTM (128 steps x 64 sequences, 64 -> 384), CPU:")
+    results = [line(name, timed(lambda: step(module), repeats), "ms", 1e3)
+               for name, module in (("utils.recurrent.LSTM (written out)", written), ("nn.LSTM (fused)", fused))]
+    print(f"  written out / fused: {results[0]['median'] / results[1]['median']:.1f}x")
+    return results
+
+
 def bench_validate(names: list[str], repeats: int) -> list[dict]:
     """Validate pressed as JupyterLab does, on each chapter with one exercise blank and SMOKE left
     False (tools.validate): nbgrader runs the lessons in smoke mode (target: under 15 s for
@@ -236,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     report["results"] += bench_references(args.repeats)
     report["results"] += bench_mlp(args.repeats)
     report["results"] += bench_conv(args.repeats)
+    report["results"] += bench_recurrent(args.repeats)
     if not args.skip_grading:
         from tools.bench_grading import bench_grading
 

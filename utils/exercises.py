@@ -63,6 +63,15 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "random_crop_flip": ("utils.conv:random_crop_flip",),
     "freeze_backbone": ("utils.conv:freeze_backbone",),
     "fgsm": ("utils.conv:fgsm",),
+    # 05_rnn
+    "make_windows": ("utils.recurrent:make_windows",),
+    "seasonal_naive_forecast": ("utils.recurrent:seasonal_naive_forecast",),
+    "rnn_forward": ("utils.recurrent:rnn_forward",),
+    "clip_grad_norm": ("utils.recurrent:clip_grad_norm",),
+    "lstm_cell": ("utils.recurrent:lstm_cell", "utils.recurrent:lstm_forward"),
+    "gru_cell": ("utils.recurrent:gru_cell",),
+    "pad_and_mask": ("utils.recurrent:pad_and_mask",),
+    "sample_next": ("utils.recurrent:sample_next",),
 }
 MODE_ENV = "DLCOURSE_REFERENCE_CALLS"  # "error" (default) or "note"
 NOTICE = "[course] {answer} calls {reference}, the course's reference implementation of this exercise"
