@@ -1,0 +1,154 @@
+"""utils.attention against PyTorch's built-ins: same weights, float64, values and gradients."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from utils import attention as A
+
+
+def close(a, b, what, rtol=1e-10, atol=1e-12):
+    torch.testing.assert_close(a, b, rtol=rtol, atol=atol, msg=lambda m: f"{what}: {m}")
+
+
+def randn(*shape, seed=0, grad=False):
+    return torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)).requires_grad_(grad)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_scaled_dot_product_attention_matches_the_builtin_with_gradients(masked):
+    q, k, v = randn(2, 3, 5, 4, seed=1, grad=True), randn(2, 3, 7, 4, seed=2, grad=True), randn(2, 3, 7, 6, seed=3, grad=True)
+    mask = torch.rand(5, 7, generator=torch.Generator().manual_seed(4)) > 0.3 if masked else None
+    if masked:
+        mask[:, 0] = True  # every query keeps at least one key
+    ours, weights = A.scaled_dot_product_attention(q, k, v, mask)
+    theirs = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    close(ours, theirs, "attention output")
+    close(weights.sum(-1), torch.ones(2, 3, 5, dtype=torch.float64), "weights sum to 1")
+    for a, b in zip(torch.autograd.grad(ours.pow(2).sum(), (q, k, v)), torch.autograd.grad(theirs.pow(2).sum(), (q, k, v))):
+        close(a, b, "gradient")
+
+
+def test_causal_mask_and_a_fully_masked_row():
+    assert A.causal_mask(3).tolist() == [[True, False, False], [True, True, False], [True, True, True]]
+    q, k, v = randn(1, 4, 8, seed=5), randn(1, 4, 8, seed=6), randn(1, 4, 8, seed=7)
+    close(A.scaled_dot_product_attention(q, k, v, A.causal_mask(4))[0],
+          F.scaled_dot_product_attention(q, k, v, is_causal=True), "causal attention")
+    one = A.scaled_dot_product_attention(q[:, :1], k[:, :1], v[:, :1], A.causal_mask(1))[0]  # T = 1
+    close(one, v[:, :1], "T = 1 attends to itself only")
+    nothing = torch.tensor([[False] * 4, [True] * 4, [True] * 4, [True] * 4])
+    out, weights = A.scaled_dot_product_attention(q, k, v, nothing)
+    assert not out.isnan().any() and out[0, 0].abs().max() == 0 and weights[0, 0].sum() == 0
+
+
+def test_scaling_keeps_the_softmax_from_saturating():
+    q, k = randn(1, 64, 256, seed=8), randn(1, 64, 256, seed=9)
+    scaled = torch.softmax(q @ k.transpose(-2, -1) / 16, dim=-1).max(-1).values.mean()
+    unscaled = torch.softmax(q @ k.transpose(-2, -1), dim=-1).max(-1).values.mean()
+    assert unscaled > 0.8 and scaled < 0.2  # without 1/sqrt(d_k) the largest weight takes most of the row
+
+
+def test_multi_head_attention_matches_nn_multiheadattention():
+    torch.manual_seed(0)
+    ours = A.MultiHeadAttention(8, 2).double()
+    theirs = nn.MultiheadAttention(8, 2, batch_first=True).double()
+    assert set(ours.state_dict()) == set(theirs.state_dict())
+    theirs.load_state_dict(ours.state_dict())
+    x, memory = randn(3, 5, 8, seed=10, grad=True), randn(3, 6, 8, seed=11)
+    mask = A.causal_mask(5)
+    out, weights = ours(x, x, x, mask)
+    expected, expected_weights = theirs(x, x, x, attn_mask=~mask)  # nn.MultiheadAttention: True = not allowed
+    close(out, expected, "self-attention with a causal mask")
+    close(weights, expected_weights, "weights averaged over heads")
+    cross, _ = ours(x, memory, memory)
+    close(cross, theirs(x, memory, memory)[0], "cross-attention (T_q != T_k)")
+    tensors = [x, *ours.parameters()]
+    reference = [x, *theirs.parameters()]
+    for a, b in zip(torch.autograd.grad(out.pow(2).sum(), tensors), torch.autograd.grad(expected.pow(2).sum(), reference)):
+        close(a, b, "gradient")
+    with pytest.raises(ValueError, match="divisible"):
+        A.MultiHeadAttention(10, 3)
+
+
+def test_transformer_block_matches_pre_norm_encoder_layer():
+    torch.manual_seed(1)
+    ours = A.TransformerBlock(8, 2).double()
+    theirs = nn.TransformerEncoderLayer(8, 2, 32, dropout=0.0, activation="gelu", batch_first=True, norm_first=True).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    theirs.load_state_dict(ours.state_dict())
+    x = randn(2, 5, 8, seed=12, grad=True)
+    out, expected = ours(x, A.causal_mask(5)), theirs(x, src_mask=~A.causal_mask(5))
+    close(out, expected, "pre-norm block with a causal mask", rtol=1e-9, atol=1e-10)
+    for a, b in zip(torch.autograd.grad(out.sum(), [x, *ours.parameters()]), torch.autograd.grad(expected.sum(), [x, *theirs.parameters()])):
+        close(a, b, "gradient", rtol=1e-8, atol=1e-10)
+
+
+def test_sinusoidal_positions_formula():
+    pe = A.sinusoidal_positions(50, 16)
+    assert pe.shape == (50, 16) and pe.dtype == torch.float32
+    assert torch.equal(pe[0, 0::2], torch.zeros(8)) and torch.equal(pe[0, 1::2], torch.ones(8))
+    t, i = 7, 3
+    assert pe[t, 2 * i].item() == pytest.approx(math.sin(t / 10_000 ** (2 * i / 16)), abs=1e-6)
+    assert pe[t, 2 * i + 1].item() == pytest.approx(math.cos(t / 10_000 ** (2 * i / 16)), abs=1e-6)
+    with pytest.raises(ValueError, match="even"):
+        A.sinusoidal_positions(5, 7)
+
+
+def test_rope_rotates_pairs_and_depends_on_relative_positions():
+    x = randn(2, 6, 8, seed=13)
+    rotated = A.apply_rope(x)
+    as_complex = torch.view_as_complex(x.reshape(2, 6, 4, 2).contiguous())
+    angles = torch.arange(6, dtype=torch.float64).unsqueeze(1) * 10_000 ** (-torch.arange(0, 8, 2, dtype=torch.float64) / 8)
+    close(torch.view_as_real(as_complex * torch.polar(torch.ones_like(angles), angles)).reshape(2, 6, 8), rotated,
+          "rotation as complex multiplication")
+    close(rotated.norm(dim=-1), x.norm(dim=-1), "a rotation keeps the norm")
+    close(A.apply_rope(x[:, :1]), x[:, :1], "position 0 is not rotated")
+    q, k = randn(1, 8, seed=14), randn(1, 8, seed=15)
+    scores = [(A.apply_rope(q, offset=m) * A.apply_rope(k, offset=m + 3)).sum().item() for m in (0, 5, 11)]
+    assert scores[0] == pytest.approx(scores[1], abs=1e-12) and scores[0] == pytest.approx(scores[2], abs=1e-12)
+    close(A.apply_rope(x)[:, 2:], A.apply_rope(x[:, 2:], offset=2), "offset continues the positions (key/value cache)")
+    with pytest.raises(ValueError, match="even"):
+        A.apply_rope(randn(1, 2, 3))
+
+
+def test_patchify_matches_unfold():
+    images = randn(2, 3, 8, 12, seed=16)
+    patches = A.patchify(images, 4)
+    assert patches.shape == (2, 6, 48)
+    close(patches, F.unfold(images, 4, stride=4).transpose(1, 2), "patches")
+    close(A.patchify(images, 4)[0, 1], images[0, :, 0:4, 4:8].reshape(-1), "the second patch is the top row's second")
+    with pytest.raises(ValueError, match="does not split"):
+        A.patchify(images, 5)
+
+
+def test_lora_starts_equal_trains_only_a_and_b_and_merges():
+    torch.manual_seed(2)
+    base = nn.Linear(6, 4).double()
+    before = {key: value.clone() for key, value in base.state_dict().items()}
+    lora = A.LoRALinear(base, rank=2, alpha=4.0)
+    x = randn(5, 6, seed=17)
+    close(lora(x), base(x), "B = 0: starts equal to the base layer")
+    assert [name for name, p in lora.named_parameters() if p.requires_grad] == ["A", "B"]
+    assert sum(p.numel() for p in lora.parameters() if p.requires_grad) == 2 * 6 + 4 * 2
+    optimizer = torch.optim.SGD([p for p in lora.parameters() if p.requires_grad], lr=0.1)
+    for _ in range(3):
+        optimizer.zero_grad()
+        lora(x).pow(2).sum().backward()
+        optimizer.step()
+    assert all(torch.equal(base.state_dict()[key], value) for key, value in before.items())
+    assert lora.B.abs().sum() > 0
+    merged = lora.merge()
+    assert isinstance(merged, nn.Linear)
+    close(merged(x), lora(x), "the merged layer computes the same", rtol=1e-10, atol=1e-10)
+    with pytest.raises(ValueError, match="rank"):
+        A.LoRALinear(base, rank=0)
+
+
+def test_bpe_merge_step_left_to_right_without_overlaps():
+    assert A.bpe_merge_step([1, 1, 1], (1, 1), 9) == [9, 1]
+    assert A.bpe_merge_step([1, 2, 3, 1, 2], (1, 2), 7) == [7, 3, 7]
+    assert A.bpe_merge_step([2, 1], (1, 2), 7) == [2, 1]
+    assert A.bpe_merge_step([], (1, 2), 7) == [] and A.bpe_merge_step([1], (1, 2), 7) == [1]
