@@ -78,9 +78,14 @@ def lstm_cell(x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], weight_
               bias_hh: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """One LSTM step, as ``nn.LSTMCell``: gates ``i, f, g, o`` (in this order in the weights),
     ``c' = f * c + i * g``, ``h' = o * tanh(c')``; returns ``(h', c')``."""
+    return _lstm_update(F.linear(x, weight_ih, bias_ih), state, weight_hh, bias_hh)
+
+
+def _lstm_update(projected: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], weight_hh: torch.Tensor,
+                 bias_hh: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The LSTM step given the input's projection ``x W_ih^T + b_ih``: returns ``(h', c')``."""
     h, c = state
-    gates = F.linear(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
-    i, f, g, o = gates.chunk(4, dim=-1)
+    i, f, g, o = (projected + F.linear(h, weight_hh, bias_hh)).chunk(4, dim=-1)
     c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     return torch.sigmoid(o) * torch.tanh(c_next), c_next
 
@@ -92,14 +97,11 @@ def lstm_forward(x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], weig
     (h_T, c_T))`` as ``nn.LSTM`` (one layer) does. The input projection of every step is one
     matrix product up front."""
     projected = F.linear(x, weight_ih, bias_ih)
-    h, c = state
     outputs = []
     for t in range(x.shape[0]):
-        i, f, g, o = (projected[t] + F.linear(h, weight_hh, bias_hh)).chunk(4, dim=-1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h = torch.sigmoid(o) * torch.tanh(c)
-        outputs.append(h)
-    return torch.stack(outputs), (h, c)
+        state = _lstm_update(projected[t], state, weight_hh, bias_hh)
+        outputs.append(state[0])
+    return torch.stack(outputs), state
 
 
 def gru_cell(x: torch.Tensor, h: torch.Tensor, weight_ih: torch.Tensor, weight_hh: torch.Tensor,
