@@ -152,3 +152,87 @@ def test_bpe_merge_step_left_to_right_without_overlaps():
     assert A.bpe_merge_step([1, 2, 3, 1, 2], (1, 2), 7) == [7, 3, 7]
     assert A.bpe_merge_step([2, 1], (1, 2), 7) == [2, 1]
     assert A.bpe_merge_step([], (1, 2), 7) == [] and A.bpe_merge_step([1], (1, 2), 7) == [1]
+
+
+def small_gpt(positions="learned", seed=0, **sizes):
+    torch.manual_seed(seed)
+    config = dict(vocab_size=23, dim=16, layers=2, heads=4, context=12) | sizes
+    return A.GPT(positions=positions, **config).double().eval()
+
+
+@pytest.mark.parametrize("positions", A.POSITIONS)
+def test_gpt_cache_gives_the_logits_of_the_full_pass(positions):
+    model = small_gpt(positions)
+    ids = torch.randint(0, 23, (3, 12), generator=torch.Generator().manual_seed(1))
+    full = model(ids)
+    logits, cache = model.step(ids[:, :5])  # a prompt, then one token at a time, then two at once
+    pieces = [logits]
+    for t in range(5, 10):
+        logits, cache = model.step(ids[:, t:t + 1], cache)
+        pieces.append(logits)
+    logits, cache = model.step(ids[:, 10:12], cache)
+    pieces.append(logits)
+    close(torch.cat(pieces, 1), full, f"{positions}: cached logits")
+    assert cache[0][0].shape == (3, 4, 12, 4)  # (B, nh, T, hs) per layer
+    with pytest.raises(ValueError, match="exceed the context"):
+        model.step(ids[:, :1], cache)
+    # causal: the logits at t do not depend on tokens after t
+    changed = ids.clone()
+    changed[:, 7:] = (changed[:, 7:] + 1) % 23
+    close(model(changed)[:, :7], full[:, :7], f"{positions}: no look-ahead")
+
+
+def test_gpt_without_positions_sees_order_only_through_the_causal_mask():
+    """One layer without positions: position 2 attends to the *set* of tokens 0..2, blind to their
+    order. With two layers the order leaks in: position 0's first-layer state saw only token 0."""
+    ids = torch.tensor([[1, 2, 3, 4, 5, 6]])
+    swapped = torch.tensor([[2, 1, 3, 4, 5, 6]])  # the same set of tokens up to position 2
+    for positions in A.POSITIONS:
+        for layers in (1, 2):
+            model = small_gpt(positions, layers=layers)
+            same = torch.allclose(model(ids)[:, 2:], model(swapped)[:, 2:], rtol=0, atol=1e-12)
+            assert same == (positions == "none" and layers == 1), (positions, layers)
+
+
+def test_gpt_equals_hugging_face_gpt2_with_copied_weights_and_generates_the_same_tokens():
+    transformers = pytest.importorskip("transformers")
+    model = small_gpt()
+    config = transformers.GPT2Config(vocab_size=23, n_positions=12, n_embd=16, n_layer=2, n_head=4,
+                                     activation_function="gelu", resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+                                     bos_token_id=0, eos_token_id=0, pad_token_id=0)
+    hf = transformers.GPT2LMHeadModel(config).double().eval()
+    assert not hf.load_state_dict(A.gpt2_state_dict(model), strict=True).missing_keys
+    ids = torch.randint(0, 23, (2, 12), generator=torch.Generator().manual_seed(2))
+    close(hf(ids).logits, model(ids), "GPT2LMHeadModel logits")
+    ours = A.generate(model, ids[:, :4], 8)
+    assert torch.equal(ours, hf.generate(ids[:, :4], max_new_tokens=8, do_sample=False))
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in hf.parameters())
+    with pytest.raises(ValueError, match="learns its positions"):
+        A.gpt2_state_dict(small_gpt("rope"))
+
+
+def test_generate_with_and_without_cache_gives_the_same_tokens():
+    model = small_gpt("rope")
+    prompt = torch.tensor([[3, 4, 5], [6, 7, 8]])
+    for temperature, top_k in ((0.0, None), (1.0, 5)):
+        cached = A.generate(model, prompt, 9, True, temperature, top_k, torch.Generator().manual_seed(3))
+        plain = A.generate(model, prompt, 9, False, temperature, top_k, torch.Generator().manual_seed(3))
+        assert cached.shape == (2, 12) and cached.dtype == torch.int64
+        assert torch.equal(cached, plain) and torch.equal(cached[:, :3], prompt)
+    assert torch.equal(A.generate(model, prompt, 0), prompt)
+
+
+def test_gpt_gradients_reach_every_parameter_and_tied_head():
+    model = small_gpt().train()
+    ids = torch.randint(0, 23, (2, 12), generator=torch.Generator().manual_seed(4))
+    F.cross_entropy(model(ids[:, :-1]).flatten(0, 1), ids[:, 1:].flatten()).backward()
+    assert model.head.weight is model.token.weight
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_saved_tensor_bytes_sees_the_attention_matrix():
+    q = randn(1, 2, 64, 8, grad=True)
+    _, naive = A.saved_tensor_bytes(lambda x: A.scaled_dot_product_attention(x, x, x)[0], q)
+    _, fused = A.saved_tensor_bytes(lambda x: F.scaled_dot_product_attention(x, x, x), q)
+    assert naive >= 2 * 64 * 64 * 8  # at least one (2, 64, 64) float64 matrix of weights
+    assert fused < naive / 4

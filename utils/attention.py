@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["scaled_dot_product_attention", "causal_mask", "MultiHeadAttention", "sinusoidal_positions",
-           "apply_rope", "TransformerBlock", "patchify", "LoRALinear", "bpe_merge_step"]
+           "apply_rope", "TransformerBlock", "patchify", "LoRALinear", "bpe_merge_step", "CausalSelfAttention",
+           "GPTBlock", "GPT", "generate", "gpt2_state_dict", "saved_tensor_bytes"]
 
 
 def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -178,3 +179,175 @@ def bpe_merge_step(tokens: list[int], pair: tuple[int, int], new_id: int) -> lis
             out.append(tokens[i])
             i += 1
     return out
+
+
+POSITIONS = ("learned", "sinusoidal", "rope", "none")
+
+
+class CausalSelfAttention(nn.Module):
+    """Masked multi-head self-attention for a decoder, with a key/value cache.
+
+    ``forward(x (B, T, E), cache=None)`` returns ``(output (B, T, E), (keys, values))`` where keys
+    and values ``(B, nh, past + T, hs)`` hold every position so far: pass them back as ``cache``
+    with the next tokens and only those are computed. The query at absolute position ``p`` may
+    attend to keys ``0..p``. Attention itself runs in ``F.scaled_dot_product_attention`` (fused,
+    memory-efficient); ``rope=True`` rotates queries and keys with :func:`apply_rope`. The
+    parameters (``qkv`` fused, then ``proj``) map one to one onto GPT-2's ``c_attn`` and ``c_proj``."""
+
+    def __init__(self, dim: int, heads: int, rope: bool = False, dropout: float = 0.0):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"dim {dim} is not divisible by heads {heads}")
+        self.heads, self.rope, self.dropout = heads, rope, dropout
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None = None):
+        b, t, e = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.heads, e // self.heads).permute(2, 0, 3, 1, 4)  # 3 x (B, nh, T, hs)
+        past = 0 if cache is None else cache[0].shape[2]
+        if self.rope:
+            q, k = apply_rope(q, offset=past), apply_rope(k, offset=past)
+        if cache is not None:
+            k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)  # (B, nh, past + T, hs)
+        dropout = self.dropout if self.training else 0.0
+        if past == 0:
+            out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=t > 1)  # (B, nh, T, hs)
+        else:  # query i sits at position past + i and may see keys 0 .. past + i
+            allowed = torch.ones(t, past + t, dtype=torch.bool, device=x.device).tril(past)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, dropout_p=dropout)
+        out = out.transpose(1, 2).reshape(b, t, e)  # (B, T, E): heads side by side
+        return self.proj(out), (k, v)
+
+
+class GPTBlock(nn.Module):
+    """A pre-norm decoder block: ``x + attn(ln_1(x))``, then ``x + mlp(ln_2(x))`` (GELU, 4x wide),
+    as in GPT-2. ``forward(x, cache=None)`` returns ``(x, new cache)``."""
+
+    def __init__(self, dim: int, heads: int, rope: bool = False, dropout: float = 0.0):
+        super().__init__()
+        self.ln_1, self.ln_2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attn = CausalSelfAttention(dim, heads, rope, dropout)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim), nn.Dropout(dropout))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, cache=None):
+        attended, cache = self.attn(self.ln_1(x), cache)
+        x = x + self.drop(attended)
+        return x + self.mlp(self.ln_2(x)), cache
+
+
+class GPT(nn.Module):
+    """A decoder-only transformer language model in the layout of GPT-2.
+
+    ``GPT(vocab_size, dim, layers, heads, context)``: token embedding, positions (``"learned"``
+    as GPT-2, fixed ``"sinusoidal"``, rotary ``"rope"`` inside attention, or ``"none"``), ``layers``
+    :class:`GPTBlock`, a final layer norm and an output layer tied to the token embedding (no
+    bias). ``forward(ids (B, T))`` returns logits ``(B, T, V)``; ``step(ids, cache)`` returns
+    ``(logits, cache)`` for generation with a key/value cache (``cache=None`` at the start).
+    Weights start as GPT-2's: normal(0, 0.02), the residual projections scaled by 1/sqrt(2 layers)."""
+
+    def __init__(self, vocab_size: int, dim: int, layers: int, heads: int, context: int,
+                 positions: str = "learned", dropout: float = 0.0):
+        super().__init__()
+        if positions not in POSITIONS:
+            raise ValueError(f"positions must be one of {POSITIONS}, got {positions!r}")
+        self.context, self.positions = context, positions
+        self.token = nn.Embedding(vocab_size, dim)
+        self.position = nn.Embedding(context, dim) if positions == "learned" else None
+        if positions == "sinusoidal":
+            self.register_buffer("fixed_positions", sinusoidal_positions(context, dim), persistent=False)
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(GPTBlock(dim, heads, positions == "rope", dropout) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, vocab_size, bias=False)
+        self.head.weight = self.token.weight  # weight tying: one matrix reads and writes tokens
+        for name, parameter in self.named_parameters():
+            if parameter.dim() == 2:
+                std = 0.02 / math.sqrt(2 * layers) if name.endswith(("attn.proj.weight", "mlp.2.weight")) else 0.02
+                nn.init.normal_(parameter, 0.0, std)
+            elif name.endswith(".bias"):
+                nn.init.zeros_(parameter)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.step(ids)[0]
+
+    def step(self, ids: torch.Tensor, cache: list | None = None) -> tuple[torch.Tensor, list]:
+        b, t = ids.shape
+        past = 0 if cache is None else cache[0][0].shape[2]
+        if past + t > self.context:
+            raise ValueError(f"{past} cached + {t} new tokens exceed the context of {self.context} positions")
+        x = self.token(ids)  # (B, T, E)
+        where = torch.arange(past, past + t, device=ids.device)
+        if self.positions == "learned":
+            x = x + self.position(where)
+        elif self.positions == "sinusoidal":
+            x = x + self.fixed_positions[where].to(x.dtype)
+        x = self.drop(x)
+        new_cache = []
+        for block, layer_cache in zip(self.blocks, cache or [None] * len(self.blocks)):
+            x, layer_cache = block(x, layer_cache)
+            new_cache.append(layer_cache)
+        return self.head(self.ln_f(x)), new_cache
+
+
+@torch.no_grad()
+def generate(model: nn.Module, prompt: torch.Tensor, steps: int, use_cache: bool = True,
+             temperature: float = 0.0, top_k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Continue ``prompt`` (B, T0) int64 by ``steps`` tokens and return ``(B, T0 + steps)``.
+
+    ``model.step(ids, cache)`` must return ``(logits, cache)`` (as :class:`GPT`). With
+    ``use_cache`` the prompt is read once and then each step feeds only the newest token; without
+    it every step reruns the whole sequence. Tokens come from
+    :func:`utils.recurrent.sample_next` (``temperature=0``: greedy), so both ways give the same
+    tokens for the same generator."""
+    from utils.recurrent import sample_next
+
+    tokens, cache = prompt, None
+    logits, cache = model.step(prompt) if use_cache else (model(prompt), None)
+    for i in range(steps):
+        next_id = sample_next(logits[:, -1].float(), temperature, top_k, generator).view(-1, 1).to(prompt.device)
+        tokens = torch.cat([tokens, next_id], dim=1)
+        if i == steps - 1:
+            break
+        if use_cache:
+            logits, cache = model.step(next_id, cache)
+        else:
+            logits = model(tokens)
+    return tokens
+
+
+def gpt2_state_dict(model: GPT) -> dict[str, torch.Tensor]:
+    """``model``'s weights under the names of Hugging Face's ``GPT2LMHeadModel``, for a
+    ``GPT2Config(vocab_size, n_positions=context, n_embd=dim, n_layer=layers, n_head=heads,
+    activation_function="gelu")`` with dropout 0. GPT-2 stores its linear layers as ``Conv1D``
+    with the weight transposed, ``(in, out)``; everything else keeps its shape."""
+    if model.positions != "learned":
+        raise ValueError(f"GPT-2 learns its positions; this model uses {model.positions!r} positions")
+    state = {"transformer.wte.weight": model.token.weight, "transformer.wpe.weight": model.position.weight,
+             "transformer.ln_f.weight": model.ln_f.weight, "transformer.ln_f.bias": model.ln_f.bias,
+             "lm_head.weight": model.head.weight}
+    for i, block in enumerate(model.blocks):
+        ours = {"ln_1": block.ln_1, "ln_2": block.ln_2, "attn.c_attn": block.attn.qkv, "attn.c_proj": block.attn.proj,
+                "mlp.c_fc": block.mlp[0], "mlp.c_proj": block.mlp[2]}
+        for name, layer in ours.items():
+            conv1d = isinstance(layer, nn.Linear)
+            state[f"transformer.h.{i}.{name}.weight"] = layer.weight.T if conv1d else layer.weight
+            state[f"transformer.h.{i}.{name}.bias"] = layer.bias
+    return {name: tensor.detach().clone() for name, tensor in state.items()}
+
+
+def saved_tensor_bytes(function, *args) -> tuple[object, int]:
+    """Run ``function(*args)`` with autograd and return ``(result, bytes)``: the memory of the
+    tensors autograd keeps for the backward pass (each storage counted once). This is where
+    naive attention pays for its ``(T, T)`` weights; a fused kernel keeps O(T) instead."""
+    storages: dict[int, int] = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        result = function(*args)
+    return result, sum(storages.values())
