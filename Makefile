@@ -41,7 +41,7 @@ lab: setup ## start JupyterLab on notebooks/ (with the nbgrader extensions)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup ## run every check: utils, notebooks, release sync, grading self-test, book
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --durations=25
 
 release: $(STAMP) ## regenerate notebooks/ from solutions/ (never deletes before it succeeds)
 	$(BIN)/python -m tools.release

@@ -220,6 +220,11 @@ def test_generate_with_and_without_cache_gives_the_same_tokens():
         assert cached.shape == (2, 12) and cached.dtype == torch.int64
         assert torch.equal(cached, plain) and torch.equal(cached[:, :3], prompt)
     assert torch.equal(A.generate(model, prompt, 0), prompt)
+    long = A.generate(model, prompt, 30)  # beyond the context of 12: the cache restarts, the text goes on
+    assert long.shape == (2, 33) and torch.equal(long[:, :12], A.generate(model, prompt, 9, use_cache=False))
+    assert A.generate(model, prompt, 30, use_cache=False).shape == (2, 33)
+    with pytest.raises(ValueError, match="does not fit"):
+        A.generate(model, torch.zeros(1, 13, dtype=torch.long), 1)
 
 
 def test_gpt_gradients_reach_every_parameter_and_tied_head():

@@ -120,3 +120,18 @@ def test_fashion_mnist_tensors_and_tensor_loader(fake_fashion, tmp_path):
     assert not torch.equal(shuffled[0], labels)
     with pytest.raises(ValueError, match="batch_size"):
         data.tensor_loader(images, labels, batch_size=0)
+
+
+def test_random_windows_shift_targets_by_one_and_are_seeded():
+    ids = torch.arange(100)
+    windows = data.RandomWindows(ids, batch=4, length=10, steps=3, seed=0)
+    batches = list(windows)
+    assert len(windows) == 3 and len(batches) == 3
+    for inputs, targets in batches:
+        assert inputs.shape == targets.shape == (4, 10)
+        assert torch.equal(targets, inputs + 1) and int(targets.max()) <= 99  # consecutive ids, inside the text
+    again = list(data.RandomWindows(ids, 4, 10, 3, seed=0))
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(batches, again))
+    assert not torch.equal(batches[0][0], list(windows)[0][0])  # a second pass draws new windows
+    with pytest.raises(ValueError, match="does not fit"):
+        data.RandomWindows(torch.arange(5), 1, 10, 1, 0)

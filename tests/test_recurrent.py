@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from utils import recurrent as R
@@ -195,3 +196,16 @@ def test_perplexity_and_bits_per_char():
     assert R.bits_per_char(torch.tensor(0.0)).item() == 0.0 and R.perplexity(0.0).item() == 1.0
     loss = nn.functional.cross_entropy(torch.zeros(4, 8), torch.arange(4))  # uniform over 8
     assert R.bits_per_char(loss).item() == pytest.approx(3.0) and R.perplexity(loss).item() == pytest.approx(8.0)
+
+
+def test_char_lstm_step_continues_the_forward_pass_and_sequence_loss_is_cross_entropy():
+    torch.manual_seed(0)
+    model = R.CharLSTM(11, 4, 6).double()
+    ids = torch.randint(0, 11, (2, 7))
+    logits = model(ids)
+    first, state = model.step(ids[:, :3])
+    rest, _ = model.step(ids[:, 3:], state)
+    torch.testing.assert_close(torch.cat([first, rest], 1), logits, rtol=1e-12, atol=1e-12)
+    targets = torch.randint(0, 11, (2, 7))
+    expected = torch.stack([F.cross_entropy(logits[b], targets[b], reduction="none") for b in range(2)]).mean()
+    torch.testing.assert_close(R.sequence_loss(logits, targets), expected.float(), rtol=1e-6, atol=1e-7)

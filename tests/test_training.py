@@ -169,3 +169,18 @@ def test_train_step_equals_a_hand_written_step_and_clips():
     train_step(model, x, y * 1e3, nn.MSELoss(), opt, max_grad_norm=0.5)
     norm = torch.cat([p.grad.flatten() for p in model.parameters()]).norm()
     assert norm.item() == pytest.approx(0.5, rel=1e-5)
+
+
+@pytest.mark.parametrize("per, expected_steps", [("epoch", 3), ("batch", 3 * 4)])
+def test_scheduler_steps_per_epoch_or_per_batch(per, expected_steps):
+    train, _ = regression_loaders()  # 4 batches per epoch
+    model = nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 ** step)
+    history = fit(model, train, nn.MSELoss(), optimizer, epochs=3, device="cpu", progress=False,
+                  scheduler=schedule, scheduler_per=per)
+    assert schedule.last_epoch == expected_steps
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.5 ** expected_steps)
+    assert history["lr"][0] == pytest.approx(1.0 if per == "epoch" else 0.5 ** 4)
+    with pytest.raises(ValueError, match="scheduler_per"):
+        fit(model, train, nn.MSELoss(), optimizer, epochs=1, device="cpu", progress=False, scheduler_per="step")

@@ -298,22 +298,29 @@ def generate(model: nn.Module, prompt: torch.Tensor, steps: int, use_cache: bool
 
     ``model.step(ids, cache)`` must return ``(logits, cache)`` (as :class:`GPT`). With
     ``use_cache`` the prompt is read once and then each step feeds only the newest token; without
-    it every step reruns the whole sequence. Tokens come from
+    it every step reruns the model on the sequence so far. Tokens come from
     :func:`utils.recurrent.sample_next` (``temperature=0``: greedy), so both ways give the same
-    tokens for the same generator."""
+    tokens for the same generator as long as the sequence fits in ``model.context``. Beyond it the
+    plain way keeps a sliding window of the last ``context`` tokens, and the cached way restarts
+    its cache from the last ``context // 2`` tokens (then grows it again)."""
     from utils.recurrent import sample_next
 
+    context = getattr(model, "context", None)
     tokens, cache = prompt, None
+    if context is not None and prompt.shape[1] > context:
+        raise ValueError(f"a prompt of {prompt.shape[1]} tokens does not fit in the context of {context}")
     logits, cache = model.step(prompt) if use_cache else (model(prompt), None)
     for i in range(steps):
         next_id = sample_next(logits[:, -1].float(), temperature, top_k, generator).view(-1, 1).to(prompt.device)
         tokens = torch.cat([tokens, next_id], dim=1)
         if i == steps - 1:
             break
-        if use_cache:
-            logits, cache = model.step(next_id, cache)
+        if not use_cache:
+            logits = model(tokens if context is None else tokens[:, -context:])
+        elif context is not None and tokens.shape[1] > context:
+            logits, cache = model.step(tokens[:, -(context // 2):])  # the cache is full: start a new one
         else:
-            logits = model(tokens)
+            logits, cache = model.step(next_id, cache)
     return tokens
 
 

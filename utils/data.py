@@ -225,6 +225,32 @@ def tensor_loader(*tensors, batch_size: int, shuffle: bool = False, generator=No
     return DataLoader(dataset, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None)
 
 
+class RandomWindows:
+    """``steps`` batches of ``batch`` windows cut at random from a 1-D tensor of token ids:
+    each batch is ``(inputs (batch, length), targets (batch, length))`` with the targets shifted
+    one token ahead (teacher forcing). Seeded by ``seed``; ``len()`` is ``steps``, so one pass
+    is one "epoch" of :func:`utils.training.fit`, and the next pass draws new windows."""
+
+    def __init__(self, ids, batch: int, length: int, steps: int, seed: int):
+        import torch
+
+        if len(ids) < length + 2:
+            raise ValueError(f"a window of {length} + 1 tokens does not fit in {len(ids)} tokens; use a shorter length")
+        self.ids, self.batch, self.length, self.steps = ids, batch, length, steps
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self):
+        import torch
+
+        for _ in range(self.steps):
+            starts = torch.randint(0, len(self.ids) - self.length - 1, (self.batch, 1), generator=self.generator)
+            window = self.ids[starts + torch.arange(self.length + 1)]
+            yield window[:, :-1], window[:, 1:]
+
+
 def download(name: str, root: str | Path | None = None) -> Path:
     """Opt-in download with torchvision's own downloader (needs a network).
 

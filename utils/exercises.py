@@ -72,6 +72,17 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "gru_cell": ("utils.recurrent:gru_cell",),
     "pad_and_mask": ("utils.recurrent:pad_and_mask",),
     "sample_next": ("utils.recurrent:sample_next",),
+    # 06_transformers
+    "scaled_dot_product_attention": ("utils.attention:scaled_dot_product_attention",),
+    "causal_mask": ("utils.attention:causal_mask",),
+    "MultiHeadAttention": ("utils.attention:MultiHeadAttention",),
+    "sinusoidal_positions": ("utils.attention:sinusoidal_positions",),
+    "apply_rope": ("utils.attention:apply_rope",),
+    "TransformerBlock": ("utils.attention:TransformerBlock",),
+    "bpe_merge_step": ("utils.attention:bpe_merge_step",),
+    "generate_cached": ("utils.attention:generate",),
+    "patchify": ("utils.attention:patchify",),
+    "LoRALinear": ("utils.attention:LoRALinear",),
 }
 MODE_ENV = "DLCOURSE_REFERENCE_CALLS"  # "error" (default) or "note"
 NOTICE = "[course] {answer} calls {reference}, the course's reference implementation of this exercise"

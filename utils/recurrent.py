@@ -22,6 +22,7 @@ from torch import nn
 __all__ = [
     "make_windows", "seasonal_naive_forecast", "rnn_forward", "lstm_cell", "lstm_forward", "gru_cell",
     "clip_grad_norm", "pad_and_mask", "sample_next", "perplexity", "bits_per_char", "LSTM",
+    "CharLSTM", "sequence_loss",
 ]
 
 
@@ -207,3 +208,27 @@ def perplexity(loss_nats: float | torch.Tensor) -> torch.Tensor:
 def bits_per_char(loss_nats: float | torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy per character in bits: ``nats / ln 2``."""
     return torch.as_tensor(loss_nats, dtype=torch.float64) / math.log(2)
+
+
+class CharLSTM(nn.Module):
+    """Chapter 05's character-level language model: embedding -> ``nn.LSTM`` (batch first) ->
+    linear layer over the vocabulary. ``forward(ids (B, T))`` returns logits ``(B, T, V)``;
+    ``step(ids, state)`` returns ``(logits, state)`` to continue a sequence."""
+
+    def __init__(self, vocabulary_size: int, embedding: int, hidden: int):
+        super().__init__()
+        self.embed = nn.Embedding(vocabulary_size, embedding)
+        self.lstm = nn.LSTM(embedding, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, vocabulary_size)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.step(ids)[0]
+
+    def step(self, ids: torch.Tensor, state=None):
+        outputs, state = self.lstm(self.embed(ids), state)
+        return self.head(outputs), state
+
+
+def sequence_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy in nats over every position of logits ``(B, T, V)`` and targets ``(B, T)``."""
+    return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())

@@ -165,7 +165,8 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable, optimizer: 
         epochs: int, val_loader: Iterable | None = None, metrics: Mapping[str, Metric] | None = None,
         device: torch.device | str | None = None, clip_grad_norm: float | None = None,
         mixed_precision: bool = False, early_stopping: EarlyStopping | None = None,
-        scheduler=None, progress: bool = True, callbacks: Iterable[Callable[[int, dict], None]] = ()) -> History:
+        scheduler=None, progress: bool = True, callbacks: Iterable[Callable[[int, dict], None]] = (),
+        scheduler_per: str = "epoch") -> History:
     """Train ``model`` for up to ``epochs`` epochs and return its :class:`History`.
 
     Args:
@@ -176,12 +177,15 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable, optimizer: 
         clip_grad_norm: clip the global gradient norm to this value (None: no clipping).
         mixed_precision: autocast (:func:`utils.device.autocast`), with gradient scaling for float16 on CUDA.
         early_stopping: an :class:`EarlyStopping`; its ``monitor`` must be recorded.
-        scheduler: a learning-rate scheduler stepped once per epoch.
+        scheduler: a learning-rate scheduler, stepped once per epoch (``scheduler_per="epoch"``) or
+            after every optimiser step (``scheduler_per="batch"``, for warm-up and one-cycle schedules).
         progress: show one tqdm progress bar over all steps (set False in tests and scripts).
         callbacks: called as ``callback(epoch, record)`` after every epoch.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if scheduler_per not in ("epoch", "batch"):
+        raise ValueError(f"scheduler_per must be 'epoch' or 'batch', got {scheduler_per!r}")
     if early_stopping is not None and early_stopping.monitor.startswith("val_") and val_loader is None:
         raise ValueError(f"early stopping monitors {early_stopping.monitor!r} but no val_loader was given")
     device = get_device() if device is None else torch.device(device)
@@ -221,6 +225,8 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable, optimizer: 
                     nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
                 scaler.step(optimizer)
                 scaler.update()
+                if scheduler is not None and scheduler_per == "batch":
+                    scheduler.step()
                 size = _batch_size(targets)
                 count += size
                 totals["loss"] += loss.item() * size
@@ -237,7 +243,7 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable, optimizer: 
                 record.update({f"val_{name}": value for name, value in scores.items()})
             record["lr"] = optimizer.param_groups[0]["lr"]
             history.append(record)
-            if scheduler is not None:
+            if scheduler is not None and scheduler_per == "epoch":
                 scheduler.step()
             for callback in callbacks:
                 callback(epoch, record)
