@@ -2,9 +2,12 @@
 `nbgrader autograde` and its gradebook, in a scratch course.
 
 Students of the scratch class: the solution (full marks), the untouched release (0 auto-graded
-points), one per mutant under tests/mutants/<chapter>/ (loses exactly its exercise's points),
-a solution whose test cell was deleted (restored and graded), and a broken file (reported,
-skipped, the run goes on)."""
+points), the hand-written mutants under tests/mutants/<chapter>/ planted in as few submissions
+as possible, at most one per exercise in each (each loses exactly its mutants' exercises), a
+solution whose test cell was deleted (restored and graded), and a broken file (reported,
+skipped, the run goes on). That a mutant costs its own exercise's points and no other's is
+checked for every hand-written mutant by tests/test_mutation.py, against every other exercise's
+tests; here the grader must agree with it, one notebook run per pack instead of per mutant."""
 
 import html
 import re
@@ -20,12 +23,13 @@ MUTANTS = Path(__file__).parent / "mutants"
 pytestmark = pytest.mark.slow
 
 
-def plant(chapter: str, exercise: str, source: str, folder: Path) -> Path:
-    """The solution notebook with exercise ``exercise``'s cell replaced by ``source``."""
+def plant(chapter: str, answers: dict[str, str], path: Path) -> Path:
+    """The solution notebook with each exercise's answer cell replaced by ``answers[exercise]``."""
     nb = nbformat.read(solution_path(chapter), as_version=4)
-    nb.cells[solution_cells(nb)[exercise]].source = source
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{exercise}.ipynb"
+    cells = solution_cells(nb)
+    for exercise, source in answers.items():
+        nb.cells[cells[exercise]].source = source
+    path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
 
@@ -34,14 +38,25 @@ def mutants(chapter: str) -> dict[str, Path]:
     return {path.stem: path for path in sorted((MUTANTS / chapter).glob("*.py"))}
 
 
+def packs(chapter: str) -> list[dict[str, str]]:
+    """The chapter's mutants as few submissions: pack i holds the i-th mutant of each exercise,
+    as {exercise: mutant name}."""
+    by_exercise: dict[str, list[str]] = {}
+    for name in mutants(chapter):
+        by_exercise.setdefault(name.split("__")[0], []).append(name)
+    return [{exercise: names[i] for exercise, names in by_exercise.items() if i < len(names)}
+            for i in range(max(map(len, by_exercise.values()), default=0))]
+
+
 @pytest.fixture(scope="module", params=chapters())
 def graded(request, tmp_path_factory):
     chapter = request.param
     folder = tmp_path_factory.mktemp(f"class-{chapter}")
     submissions = {"solution": solution_path(chapter), "release": release_path(chapter)}
-    for name, path in mutants(chapter).items():
-        exercise = name.split("__")[0]
-        submissions[f"mutant-{name}"] = plant(chapter, exercise, path.read_text(), folder / name)
+    sources = mutants(chapter)
+    for number, pack in enumerate(packs(chapter), 1):
+        answers = {exercise: sources[name].read_text() for exercise, name in pack.items()}
+        submissions[f"mutants-{number}"] = plant(chapter, answers, folder / f"mutants-{number}.ipynb")
     nb = nbformat.read(solution_path(chapter), as_version=4)
     removed = sorted(graded_cells(nb))[0]
     nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != removed]
@@ -75,12 +90,15 @@ def test_untouched_release_gets_zero(graded):
 def test_every_mutant_loses_exactly_its_exercise(graded):
     chapter, report, results, _ = graded
     problems = []
-    for name in mutants(chapter):
-        exercise = name.split("__")[0]
-        result = results[f"mutant-{name}"]
-        expected = dict(report.max_scores, **{f"test_{exercise}": 0.0})
+    assert sorted(name for pack in packs(chapter) for name in pack.values()) == sorted(mutants(chapter)), "unplanted"
+    for number, pack in enumerate(packs(chapter), 1):
+        result = results[f"mutants-{number}"]
+        expected = dict(report.max_scores, **{f"test_{exercise}": 0.0 for exercise in pack})
         if result.status != "graded" or result.scores != expected:
-            problems.append(f"{name}: {result.status} {result.scores}")
+            scores = result.scores or {}
+            wrong = {name: (scores.get(name), points) for name, points in expected.items() if scores.get(name) != points}
+            problems.append(f"mutants-{number} ({', '.join(pack.values())}): {result.status}; "
+                            f"(scored, expected) per test cell that differs: {wrong}")
     assert not problems, "mutants not caught exactly:\n" + "\n".join(problems)
 
 

@@ -4,7 +4,7 @@ in tests/mutation_equivalents.toml with a reason. One chapter per test, each in 
 
 import pytest
 
-from tools.mutation import _judge, isolated_report, mutants_of
+from tools.mutation import ChapterSession, Mutant, _judge, isolated_report, mutants_of
 from tools.notebooks import chapters
 
 pytestmark = pytest.mark.slow
@@ -33,6 +33,13 @@ def test_no_stale_equivalent(report):
 def test_every_hand_written_mutant_is_killed(report):
     survivors = [o.mutant.key for o in report.all() if o.mutant.hand_written and not o.killed]
     assert not survivors, survivors
+
+
+def test_hand_written_mutants_cost_only_their_own_exercise(report):
+    """The grading self-test plants mutants of different exercises in one submission and expects
+    exactly their exercises' points lost: each must leave every other exercise's tests passing."""
+    assert report.crosstalk() == [], report.crosstalk()
+    assert any(o.mutant.hand_written for o in report.all()), f"{report.chapter} has no hand-written mutant"
 
 
 def test_public_tests_catch_at_least_half(report):
@@ -80,3 +87,18 @@ def test_judge_tells_clear_from_unclear_failures():
     generic = raised("import torch\ntorch.testing.assert_close(torch.ones(2), torch.zeros(2))", "<test f>")
     assert not _judge(generic, "<test f>", "<answer f>")[1]
     assert _judge(raised("1 / 0", "<answer f>"), "<test f>", "<answer f>")[1], "an error in the answer is the student's"
+
+
+def test_a_mutant_that_breaks_another_exercise_is_found():
+    session = ChapterSession.__new__(ChapterSession)  # two toy exercises instead of a chapter's notebook
+    session.namespace = {}
+    session.cells = {"double": ("def double(x):\n    return 2 * x\n", "assert double(2) == 4, 'double(2) != 4'"),
+                     "triple": ("def triple(x):\n    return 3 * x\n", "assert triple(2) == 6, 'triple(2) != 6'")}
+    for solution, _ in session.cells.values():
+        exec(solution, session.namespace)
+    honest = session.trial(Mutant("double", "hand-written: honest", "def double(x):\n    return x + x + 1\n",
+                                  hand_written=True))
+    assert honest.killed and honest.disturbs == []
+    leaky = session.trial(Mutant("double", "hand-written: leaky", "def double(x):\n    return 2 * x\n"
+                                 "def triple(x):\n    return x\n", hand_written=True))
+    assert not leaky.killed and leaky.disturbs == ["triple: AssertionError: triple(2) != 6"]

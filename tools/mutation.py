@@ -82,6 +82,7 @@ class Outcome:
     by_public: bool = False
     failure: str = ""  # the message a student would read
     clear: bool = True
+    disturbs: list[str] = field(default_factory=list)  # hand-written: other exercises' tests it fails
 
 
 @dataclass
@@ -391,12 +392,34 @@ class ChapterSession:
                         break
                     if is_public and public == test:
                         break
+                if mutant.hand_written:
+                    outcome.disturbs = self._others_failing(mutant.exercise)
         finally:
             signal.signal(signal.SIGALRM, previous_handler)
             error = _run(solution, f"<solution {mutant.exercise}>", self.namespace)
             if error is not None:
                 raise RuntimeError(f"restoring the solution of {mutant.exercise} failed: {error!r}")
         return outcome
+
+    def _others_failing(self, exercise: str) -> list[str]:
+        """The other exercises whose whole test cell fails in the current namespace. The grading
+        self-test (tests/test_grading.py) plants hand-written mutants of different exercises in
+        one submission; this shows that each one costs its own exercise's points only."""
+        import torch
+        failing = []
+        for other, (_, test) in self.cells.items():
+            if other == exercise:
+                continue
+            random.seed(0)
+            torch.manual_seed(0)
+            signal.setitimer(signal.ITIMER_REAL, TIMEOUT_S)
+            try:
+                error = _run(test, f"<test {other}>", self.namespace)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            if error is not None:
+                failing.append(f"{other}: {type(error).__name__}: {str(error)[:150]}")
+        return failing
 
     def check_solution(self) -> None:
         """The tests must pass on the solution itself, or every mutant would look killed."""
@@ -437,6 +460,10 @@ class ChapterReport:
     def unexplained(self) -> list[Outcome]:
         listed = equivalents()
         return [o for o in self.survivors() if o.mutant.key not in listed.get(o.mutant.exercise, {})]
+
+    def crosstalk(self) -> list[str]:
+        """Hand-written mutants that also fail another exercise's test cell."""
+        return [f"{o.mutant.key} fails {other}" for o in self.all() for other in o.disturbs]
 
     def unclear(self) -> list[Outcome]:
         return [o for o in self.all() if o.killed and not o.clear]
@@ -525,9 +552,11 @@ def main(argv: list[str] | None = None) -> int:
                 state = ("public" if outcome.by_public else "hidden") + ("" if outcome.clear else ", UNCLEAR")
                 state += f": {outcome.failure}"
             print(f"    {outcome.mutant.exercise} | {outcome.mutant.key} | {state}")
+        for entry in report.crosstalk():
+            print(f"    hand-written mutant that costs another exercise's points: {entry}")
         for entry in report.stale():
             print(f"    stale entry in {EQUIVALENTS.name}: {entry} (no such surviving mutant)")
-        failed |= bool(report.unexplained() or report.unclear() or report.stale())
+        failed |= bool(report.unexplained() or report.unclear() or report.stale() or report.crosstalk())
     return 1 if failed else 0
 
 
