@@ -241,3 +241,11 @@ def test_saved_tensor_bytes_sees_the_attention_matrix():
     _, fused = A.saved_tensor_bytes(lambda x: F.scaled_dot_product_attention(x, x, x), q)
     assert naive >= 2 * 64 * 64 * 8  # at least one (2, 64, 64) float64 matrix of weights
     assert fused < naive / 4
+
+
+def test_attention_benchmark_measures_the_naive_version_keeping_more():
+    from tools.bench_attention import cpu_rows
+
+    (row,) = cpu_rows([64], repeats=1)
+    assert set(row["seconds"]) == {"naive", "fused"} and all(s > 0 for s in row["seconds"].values())
+    assert row["saved_bytes"]["naive"] > row["saved_bytes"]["fused"] > 0, row

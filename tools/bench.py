@@ -1,7 +1,9 @@
 """Measure and print: chapter run times (smoke and full) with the targets the chapters report,
 `import utils` time, the overhead of `utils.training.fit`, the speed and memory of reference
 implementations against the PyTorch built-ins, chapter 03's batching and optimiser, chapter 04's
-convolutions (loops, unfold, F.conv2d; channels_last and bfloat16), Validate on
+convolutions (loops, unfold, F.conv2d; channels_last and bfloat16), chapter 06's attention against
+the fused kernels (tools/bench_attention.py; flash attention where a GPU is present), chapter 07's
+ROC AUC and average precision on 10 million scores against scikit-learn (tools/bench_metrics.py), Validate on
 every chapter with one exercise blank (tools/validate.py), and grading a class of 60 (tools/bench_grading.py: sequential vs parallel, overhead against papermill). Every
 figure states its hardware, versions and number of runs.
 
@@ -256,6 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     report["results"] += bench_mlp(args.repeats)
     report["results"] += bench_conv(args.repeats)
     report["results"] += bench_recurrent(args.repeats)
+    from tools.bench_attention import bench_attention
+
+    print()
+    report["results"] += bench_attention(args.repeats)
+    from tools.bench_metrics import bench_metrics
+
+    print()
+    report["results"] += bench_metrics(repeats=args.repeats)
     if not args.skip_grading:
         from tools.bench_grading import bench_grading
 

@@ -151,15 +151,16 @@ class LoRALinear(nn.Module):
         self.base, self.rank, self.scale = base, rank, alpha / rank
         for parameter in self.base.parameters():
             parameter.requires_grad_(False)
-        self.A = nn.Parameter(torch.randn(rank, base.in_features, dtype=base.weight.dtype) / math.sqrt(base.in_features))
-        self.B = nn.Parameter(torch.zeros(base.out_features, rank, dtype=base.weight.dtype))
+        like = {"dtype": base.weight.dtype, "device": base.weight.device}  # on the base's device (a GPU's too)
+        self.A = nn.Parameter(torch.randn(rank, base.in_features, **like) / math.sqrt(base.in_features))
+        self.B = nn.Parameter(torch.zeros(base.out_features, rank, **like))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.base(x) + self.scale * (x @ self.A.T) @ self.B.T
 
     def merge(self) -> nn.Linear:
         merged = nn.Linear(self.base.in_features, self.base.out_features, bias=self.base.bias is not None,
-                           dtype=self.base.weight.dtype)
+                           dtype=self.base.weight.dtype, device=self.base.weight.device)
         with torch.no_grad():
             merged.weight.copy_(self.base.weight + self.scale * self.B @ self.A)
             if self.base.bias is not None:

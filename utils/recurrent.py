@@ -195,7 +195,9 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | Non
             kth = scaled.topk(top_k, dim=-1).values[:, -1:]
             scaled = scaled.masked_fill(scaled < kth, float("-inf"))
         probabilities = torch.softmax(scaled.float(), dim=-1)
-        choice = torch.multinomial(probabilities, 1, generator=generator).squeeze(1)
+        if generator is not None:  # a generator draws on its own device: one seed, the same tokens on CPU and GPU
+            probabilities = probabilities.to(generator.device)
+        choice = torch.multinomial(probabilities, 1, generator=generator).squeeze(1).to(logits.device)
     return choice[0] if single else choice
 
 
