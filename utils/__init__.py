@@ -11,6 +11,10 @@ One module per concept:
 - :mod:`utils.classical`    reference implementations for chapter 02 (standardisation, normal equations, k-means, PCA ...)
 - :mod:`utils.layers`       chapter 03's building blocks written out (linear, SiLU, cross-entropy, dropout, batch norm, MLP builder)
 - :mod:`utils.optim`        Adam/AdamW and SGD with momentum from scratch, warm-up + cosine schedule, learning-rate range test
+- :mod:`utils.conv`         chapter 04: convolution and pooling written out, receptive fields, ResNet blocks, saliency
+- :mod:`utils.recurrent`    chapter 05: windows, RNN/LSTM/GRU cells written out, sampling, the character LSTM
+- :mod:`utils.attention`    chapter 06: attention, positions, the transformer block, a small GPT, LoRA
+- :mod:`utils.metrics`      chapter 07: confusion matrix, precision/recall/F, curves and areas, calibration, bootstrap, McNemar
 
 Importing ``utils`` changes nothing global: no prints, no seeds, no warning filters, no downloads.
 """

@@ -83,6 +83,18 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "generate_cached": ("utils.attention:generate",),
     "patchify": ("utils.attention:patchify",),
     "LoRALinear": ("utils.attention:LoRALinear",),
+    # 07_metrics
+    "confusion_matrix": ("utils.metrics:confusion_matrix",),
+    "precision_recall_f1": ("utils.metrics:precision_recall_f1",),
+    "roc_auc": ("utils.metrics:roc_auc", "utils.metrics:roc_curve", "utils.metrics:counts_at_thresholds"),
+    "average_precision": ("utils.metrics:average_precision", "utils.metrics:precision_recall_curve",
+                          "utils.metrics:counts_at_thresholds"),
+    "threshold_for_recall": ("utils.metrics:threshold_for_recall", "utils.metrics:precision_recall_curve",
+                             "utils.metrics:counts_at_thresholds"),
+    "expected_calibration_error": ("utils.metrics:expected_calibration_error", "utils.metrics:reliability_bins"),
+    "fit_temperature": ("utils.metrics:fit_temperature",),
+    "bootstrap_ci": ("utils.metrics:bootstrap_ci",),
+    "mcnemar": ("utils.metrics:mcnemar",),
 }
 MODE_ENV = "DLCOURSE_REFERENCE_CALLS"  # "error" (default) or "note"
 NOTICE = "[course] {answer} calls {reference}, the course's reference implementation of this exercise"

@@ -1,0 +1,17 @@
+def precision_recall_f1(y_true, y_pred, num_classes, average=None):
+    """Mutant: plain division, so a class never predicted gets precision NaN (0/0)."""
+    if average not in (None, "macro", "micro", "weighted"):
+        raise ValueError(f"average must be None, 'macro', 'micro' or 'weighted', got {average!r}")
+    counts = torch.bincount(y_true * num_classes + y_pred, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    counts = counts.double()
+    tp, predicted, support = counts.diagonal(), counts.sum(0), counts.sum(1)
+    if average == "micro":
+        tp, predicted, support = tp.sum(), predicted.sum(), support.sum()
+    precision, recall = tp / predicted, tp / support
+    f1 = 2 * tp / (predicted + support)
+    if average == "macro":
+        return precision.mean(), recall.mean(), f1.mean()
+    if average == "weighted":
+        weights = support / support.sum()
+        return (precision * weights).sum(), (recall * weights).sum(), (f1 * weights).sum()
+    return precision, recall, f1
