@@ -366,8 +366,24 @@ class ChapterSession:
         import matplotlib.pyplot as plt
         plt.close("all")
 
-    def trial(self, mutant: Mutant) -> Outcome:
+    def _seeded_run(self, *pieces: tuple[str, str]) -> BaseException | None:
+        """Run each (source, filename) in the chapter's namespace, in order, with the seeds reset
+        and under the time limit (SIGALRM's handler must be set); the first error, or None."""
         import torch
+
+        random.seed(0)
+        torch.manual_seed(0)
+        signal.setitimer(signal.ITIMER_REAL, TIMEOUT_S)
+        try:
+            for source, filename in pieces:
+                error = _run(source, filename, self.namespace)
+                if error is not None:
+                    return error
+            return None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+    def trial(self, mutant: Mutant) -> Outcome:
         solution, test = self.cells[mutant.exercise]
         public = test.split(HIDDEN_MARKER)[0]
         answer_file, test_file = f"<answer {mutant.exercise}>", f"<test {mutant.exercise}>"
@@ -377,15 +393,7 @@ class ChapterSession:
             with redirect_stdout(StringIO()), redirect_stderr(StringIO()), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 for part, is_public in ((public, True), (test, False)):
-                    random.seed(0)
-                    torch.manual_seed(0)
-                    signal.setitimer(signal.ITIMER_REAL, TIMEOUT_S)
-                    try:
-                        error = _run(mutant.source, answer_file, self.namespace)
-                        if error is None:
-                            error = _run(part, test_file, self.namespace)
-                    finally:
-                        signal.setitimer(signal.ITIMER_REAL, 0)
+                    error = self._seeded_run((mutant.source, answer_file), (part, test_file))
                     if error is not None:
                         outcome.killed, outcome.by_public = True, is_public
                         outcome.failure, outcome.clear = _judge(error, test_file, answer_file)
@@ -405,18 +413,11 @@ class ChapterSession:
         """The other exercises whose whole test cell fails in the current namespace. The grading
         self-test (tests/test_grading.py) plants hand-written mutants of different exercises in
         one submission; this shows that each one costs its own exercise's points only."""
-        import torch
         failing = []
         for other, (_, test) in self.cells.items():
             if other == exercise:
                 continue
-            random.seed(0)
-            torch.manual_seed(0)
-            signal.setitimer(signal.ITIMER_REAL, TIMEOUT_S)
-            try:
-                error = _run(test, f"<test {other}>", self.namespace)
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
+            error = self._seeded_run((test, f"<test {other}>"))
             if error is not None:
                 failing.append(f"{other}: {type(error).__name__}: {str(error)[:150]}")
         return failing
