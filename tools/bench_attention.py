@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 import warnings
 
 import torch
@@ -23,6 +22,7 @@ import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from utils import attention
+from utils.device import Timer
 
 BATCH, HEADS, HEAD_SIZE = 2, 4, 32
 GPU_LENGTHS = (512, 2048, 8192)
@@ -51,13 +51,9 @@ def _median_seconds(function, repeats: int, device: str) -> float:
     function()  # warm-up: kernels chosen and compiled, the allocator filled
     times = []
     for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        function()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
+        with Timer(device) as timer:  # synchronises the GPU before and after
+            function()
+        times.append(timer.seconds)
     return statistics.median(times)
 
 

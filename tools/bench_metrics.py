@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import torch
 from sklearn import metrics as sk
 
+from tools.bench import timed
 from utils import metrics
 
 
@@ -25,15 +25,6 @@ def data(samples: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     return y, scores
 
 
-def _median(function, repeats: int) -> tuple[float, object]:
-    times, value = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        value = function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), value
-
-
 def bench_metrics(samples: int = 10_000_000, repeats: int = 3) -> list[dict]:
     y, scores = data(samples)
     y_np, scores_np = y.numpy(), scores.numpy()
@@ -42,8 +33,9 @@ def bench_metrics(samples: int = 10_000_000, repeats: int = 3) -> list[dict]:
     rows = []
     for name, ours, theirs in (("roc_auc", metrics.roc_auc, sk.roc_auc_score),
                                ("average_precision", metrics.average_precision, sk.average_precision_score)):
-        t_ours, v_ours = _median(lambda: float(ours(y, scores)), repeats)
-        t_sk, v_sk = _median(lambda: float(theirs(y_np, scores_np)), repeats)
+        v_ours, v_sk = float(ours(y, scores)), float(theirs(y_np, scores_np))  # also the untimed first call
+        t_ours = statistics.median(timed(lambda: ours(y, scores), repeats, warmup=False))
+        t_sk = statistics.median(timed(lambda: theirs(y_np, scores_np), repeats, warmup=False))
         if abs(v_ours - v_sk) > 1e-12:
             raise AssertionError(f"{name}: utils.metrics gives {v_ours!r}, scikit-learn {v_sk!r}")
         print(f"  {name:<18} utils.metrics {t_ours:7.3f} s   sklearn.metrics {t_sk:7.3f} s   "
