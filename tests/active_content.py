@@ -16,8 +16,13 @@ OUTPUTS = textwrap.dedent("""
 """)
 ANSWER = ('My answer <script>document.title = 109</script> <img src=x onerror="document.title = 110"> '
           '[a link](javascript:document.title=111) <iframe srcdoc="<script>parent.document.title = 112</script>"></iframe> '
-          '<svg onload="document.title = 113"></svg>')
-PAYLOAD_TITLES = {str(n) for n in range(101, 114)}
+          '<svg onload="document.title = 113"></svg> '
+          # script links a Markdown renderer decodes from entities (issue 26): clicked by tests/test_browser.py
+          "[click 114](java&#x73;cript:document.title=114) [click 115](javascript&colon;document.title=115) "
+          "[click 116][ref] ![click 117](data:image/svg+xml,<svg onload=document.title=117>)\n\n"
+          "[ref]: &#106;avascript:document.title=116")
+PAYLOAD_TITLES = {str(n) for n in range(101, 118)}
+CLICKS = ("click 114", "click 115", "click 116")  # texts of the links a browser test clicks
 
 
 def plant(nb, answer):

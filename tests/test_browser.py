@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from active_content import PAYLOAD_TITLES, plant
+from active_content import CLICKS, PAYLOAD_TITLES, plant
 from formgrader import formgrader
 from tools.grade import find_submissions, grade_submissions
 from tools.notebooks import solution_cells, solution_path
@@ -59,6 +59,18 @@ def title_after_load(page, url: str) -> str:
     return page.title()
 
 
+def click_the_students_links(page) -> list[str]:
+    """Click every link of the student's answer (by its text) as an instructor or a student would;
+    returns the addresses of every link and image left on the page that is a script or data URL."""
+    for text in CLICKS:
+        for link in page.locator("a", has_text=text).all():
+            link.click(timeout=3000, no_wait_after=True)
+            page.wait_for_timeout(300)
+    urls = page.eval_on_selector_all("a[href], img[src], iframe[src]",
+                                     "els => els.map(e => e.getAttribute('href') || e.getAttribute('src'))")
+    return [u for u in urls if u.replace(" ", "").lower().startswith(("javascript:", "vbscript:", "data:text"))]
+
+
 def test_the_payloads_run_when_nothing_stops_them(graded, tmp_path):
     """The control: every payload, as raw HTML, does change the title in this browser."""
     folder, *_ = graded
@@ -71,8 +83,13 @@ def test_the_payloads_run_when_nothing_stops_them(graded, tmp_path):
             control = tmp_path / "control.html"
             control.write_text(f"<html><head><title>control</title></head><body>{payload}</body></html>")
             changed.append(title_after_load(page, control.as_uri()))
+        control.write_text('<html><head><title>control</title></head><body>'
+                           '<a href="javascript:document.title=114">click 114</a></body></html>')
+        title_after_load(page, control.as_uri())
+        left = click_the_students_links(page)
+        changed.append(page.title())
         chromium.close()
-    assert changed == ["101", "106", "113"], changed
+    assert changed == ["101", "106", "113", "114"] and left == ["javascript:document.title=114"], (changed, left)
 
 
 def test_the_feedback_runs_no_script_of_the_student(graded):
@@ -83,10 +100,13 @@ def test_the_feedback_runs_no_script_of_the_student(graded):
         page = chromium.new_page()
         dialogs = []
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        title = title_after_load(page, feedback.as_uri())
+        title_after_load(page, feedback.as_uri())
         text = page.inner_text("body")
+        left = click_the_students_links(page)
+        title = page.title()
         chromium.close()
-    assert title not in PAYLOAD_TITLES and not dialogs, (title, dialogs)
+    assert title not in PAYLOAD_TITLES and not dialogs and not left, (title, dialogs, left)
+    assert all(click in text for click in CLICKS), "the answer's links are shown as text"
     assert "My answer" in text and "document.title = 101" in text, "the outputs and the answer are shown as text"
 
 
@@ -104,8 +124,10 @@ def test_the_formgrader_runs_no_script_of_the_student(graded, tmp_path):
         dialogs = []
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         page.goto(f"{base}/formgrader?token={token}")  # logs in: the page's script gets the instructor's cookie
-        title = title_after_load(page, f"{base}/formgrader/submissions/{submission_id}/")
+        title_after_load(page, f"{base}/formgrader/submissions/{submission_id}/")
         text = page.inner_text("body")
+        left = click_the_students_links(page)
+        title = page.title()
         chromium.close()
     assert "My answer" in text and "document.title = 101" in text, "the formgrader did not show the submission"
-    assert title not in PAYLOAD_TITLES and not dialogs, (title, dialogs)
+    assert title not in PAYLOAD_TITLES and not dialogs and not left, (title, dialogs, left)

@@ -83,3 +83,47 @@ def test_instructor_cli_collect_exit_codes(tmp_path, capsys):
     assert "notes.txt: not a .ipynb" in capsys.readouterr().out
     assert instructor(["collect", str(tmp_path / "missing"), "--assignment", "03_mlp", "--course", str(course)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_ids_with_a_final_newline_or_escape_sequences_are_refused_and_shown_escaped(tmp_path, monkeypatch):
+    """`$` matches before a final newline: "alice\n" must not be placed beside "alice"; a file name
+    with a terminal escape sequence is reported with the sequence shown as text."""
+    source = tmp_path / "in"
+    for student in ("alice", "alice\n", "eve\x1b]0;pwned\x07"):
+        (source / student).mkdir(parents=True)
+        (source / student / "03_mlp.ipynb").write_bytes(NB)
+    result = collect(source, "03_mlp", tmp_path / "course")
+    assert result.placed == {"alice": "new"}
+    assert sorted(p.name for p in (tmp_path / "course" / "submitted").iterdir()) == ["alice"]
+    summary = result.summary()
+    assert "\x1b" not in summary and "\x07" not in summary and "\n" not in "".join(
+        line for line in summary.splitlines()[2:] if line.startswith("  alice"))
+    assert "eve\\x1b]0;pwned\\x07" in summary and "alice\\n" in summary
+
+
+def test_zip_bomb_and_other_files_are_not_extracted(tmp_path, monkeypatch):
+    """Only notebooks are extracted, and no more than the archive limit in all: a 1 MiB zip of
+    zeros declared as 200 MiB files stops at the limit instead of filling the disk."""
+    import tools.collect as collect_module
+
+    monkeypatch.setattr(collect_module, "MAX_ARCHIVE_BYTES", 3 * 2**20)
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("ann_03_mlp.ipynb", NB)
+        bundle.writestr("video.bin", bytes(40 * 2**20))  # not a notebook: never written
+        for student in ("ben", "cat", "dan", "eve"):
+            bundle.writestr(f"{student}_03_mlp.ipynb", NB + b" " * (2**20))
+    seen = []
+    original = collect_module._safe_extract
+
+    def spy(archive, target, problems):
+        original(archive, target, problems)
+        seen.append(sum(p.stat().st_size for p in target.rglob("*") if p.is_file()))
+
+    monkeypatch.setattr(collect_module, "_safe_extract", spy)
+    result = collect(archive, "03_mlp", tmp_path / "course")
+    reasons = dict(result.problems)
+    assert "not extracted" in reasons["video.bin"]
+    assert seen[0] <= 3 * 2**20, seen
+    assert any("more than" in reason for reason in reasons.values()), reasons
+    assert "ann" in result.placed and len(result.placed) < 5

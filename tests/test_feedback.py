@@ -69,3 +69,29 @@ def test_lines_the_release_shows_are_not_secret():
     release = {line.strip() for c in nbformat.read(release_path("01_fundamentals"), as_version=4).cells
                for line in c.source.split("\n")}
     assert not secret_lines("01_fundamentals") & release
+
+
+def test_nothing_printed_after_the_first_test_cell_reaches_the_feedback():
+    """A cell that prints the kernel's history re-encoded (rot13, base64) defeats any line-by-line
+    comparison: once a test cell has run, the feedback shows no cell's output but the test
+    cells' errors, by name and the start of their message."""
+    import codecs
+
+    from tools.feedback import AFTER_TESTS, MAX_MESSAGE
+
+    test = {"nbgrader": {"grade": True, "solution": False, "grade_id": "test_f", "points": 1}}
+    before = nbformat.v4.new_code_cell("print('mine')")
+    before.outputs = [nbformat.v4.new_output("stream", name="stdout", text="mine\n")]
+    checks = nbformat.v4.new_code_cell(SOURCE, metadata=test)
+    checks.outputs = [nbformat.v4.new_output("stream", name="stdout", text=codecs.encode("secret_check(1)", "rot13")),
+                      nbformat.v4.new_output("error", ename="AssertionError", evalue="x" * 5000, traceback=["..."])]
+    dump = nbformat.v4.new_code_cell("print(codecs.encode(str(In), 'rot13'))")
+    dump.outputs = [nbformat.v4.new_output("stream", name="stdout", text=codecs.encode("secret_check(1)", "rot13")),
+                    nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})]
+    nb = nbformat.v4.new_notebook(cells=[before, checks, dump])
+    nb, _ = StripHiddenTests().preprocess(nb, {})
+    assert nb.cells[0].outputs[0].text == "mine\n"
+    assert [o.output_type for o in nb.cells[1].outputs] == ["error"]
+    assert len(nb.cells[1].outputs[0].evalue) < MAX_MESSAGE + 10
+    assert nb.cells[2].outputs == [{"output_type": "stream", "name": "stdout", "text": AFTER_TESTS + "\n"}]
+    assert codecs.encode("secret_check", "rot13") not in str(nb)

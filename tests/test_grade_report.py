@@ -81,16 +81,23 @@ def graded_notebook(path, outputs):
     return path
 
 
-def test_recomputed_scores_follow_nbgraders_rule(tmp_path):
+def test_recomputed_scores_are_all_or_nothing(tmp_path):
+    """A test cell scores 0 on an error or stderr anywhere among its outputs, else its full points:
+    never partial credit read from a result (nbgrader's own rule returns at the first result, so a
+    result before an error gave full marks to a blank answer, issue 26)."""
     stderr = {"output_type": "stream", "name": "stderr", "text": "UserWarning: something\n"}
+    result = {"output_type": "execute_result", "execution_count": 1, "metadata": {}, "data": {"text/plain": "0.5"}}
+    error = {"output_type": "error", "ename": "NotImplementedError", "evalue": "", "traceback": []}
     path = graded_notebook(tmp_path / "graded.ipynb", {
         "test_clean": [{"output_type": "stream", "name": "stdout", "text": "fine\n"}],
         "test_error": [{"output_type": "error", "ename": "AssertionError", "evalue": "no", "traceback": []}],
         "test_stderr": [stderr],
-        "test_partial": [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
-                          "data": {"text/plain": "0.5"}}],
+        "test_partial": [result],
+        "test_result_then_error": [dict(result, data={"text/plain": "'ok'"}), error],
     })
-    max_scores = {"test_clean": 2.0, "test_error": 1.0, "test_stderr": 1.0, "test_partial": 2.0, "test_missing": 1.0}
+    max_scores = {"test_clean": 2.0, "test_error": 1.0, "test_stderr": 1.0, "test_partial": 2.0,
+                  "test_result_then_error": 1.0, "test_missing": 1.0}
     assert scores_from_notebook(path, max_scores) == {
-        "test_clean": 2.0, "test_error": 0.0, "test_stderr": 0.0, "test_partial": 0.5, "test_missing": 0.0}
+        "test_clean": 2.0, "test_error": 0.0, "test_stderr": 0.0, "test_partial": 2.0, "test_result_then_error": 0.0,
+        "test_missing": 0.0}
     assert notes_from_outputs(path) == ["cell 2 (test_stderr) wrote to stderr, which nbgrader scores 0 (UserWarning: something)"]

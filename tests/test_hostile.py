@@ -7,6 +7,7 @@ says. The class is laid out as an instructor's `submitted/` folder and found by 
 functions as `python -m tools.grade` (find_submissions, find_extras).
 """
 
+import base64
 import hashlib
 import json
 import os
@@ -18,7 +19,7 @@ import nbformat
 import pytest
 
 import active_content
-from tools.feedback import secret_lines
+from tools.feedback import hidden_line_numbers, secret_lines
 from tools.grade import find_extras, find_submissions, grade_submissions, report_from_gradebook
 from tools.notebooks import ROOT, graded_cells, release_path, solution_cells, solution_path
 from tools.sandbox import Limits, jail_available, jail_missing_reason
@@ -283,6 +284,86 @@ def build_class(folder: Path) -> dict:
         for _child in _children:  # leaves the processes running for the rest of the notebook
             pass
         """), FULL, "limit of")
+    # --- issue 26: full marks for a blank notebook, hidden tests in feedback, one file that stops a class
+    nb = blank()
+    answer(nb, "polynomial_features").source = code("""
+        import sys
+        def polynomial_features(x, degree):
+            sys.displayhook("ok")  # a result before the error: nbgrader read it as full marks
+            raise NotImplementedError()
+        """)
+    answer(nb, "pairwise_squared_distances").source = code("""
+        def pairwise_squared_distances(a, b):
+            sys.displayhook(100)  # above the cell's points: nbgrader's autograde failed
+            raise NotImplementedError()
+        """)
+    case("result-before-error", nb, {name: 0.0 for name in FULL})
+    case("reflective-transformer", prepend(blank(), "polynomial_features", """
+        getattr(globals()["get_"+"ipython"](), "input_transformers_"+"post").append(
+            lambda lines: [l for l in lines if "[grader: test"+" cell" in l])
+        """), {name: 0.0 for name in FULL}, "uses reflection (getattr with a computed name)")
+    case("forged-replies", prepend(blank(), "polynomial_features", """
+        import re as _re
+        _kernel = get_ipython().kernel
+        _original = _kernel.shell_handlers["execute_request"]
+
+        def _forge(stream, ident, parent):
+            # the grader's own requests and the tests are answered 'ok' without running, with the
+            # grader's marker lines copied from the code onto IOPub as if they had been printed
+            code = parent["content"]["code"]
+            if "assert" not in code and "_dlcourse_guard" not in code:
+                return _original(stream, ident, parent)
+            for _line in _re.findall(r"\[grader[^\]]*\]", code):
+                _kernel.session.send(_kernel.iopub_socket, "stream", {"name": "stdout", "text": _line + "\n"},
+                                     parent, ident=_kernel._topic("stream"))
+            content = {"status": "ok", "execution_count": 1, "user_expressions": {}, "payload": []}
+            _kernel.session.send(stream, "execute_reply", content, parent, ident=ident)
+
+        _kernel.shell_handlers["execute_request"] = _forge
+        """), {name: 0.0 for name in FULL}, "safeguard did not run")
+    case("thread-repatches", _replace(solution(), "polynomial_features", """
+        import threading, time
+        def _patch():
+            while True:
+                torch.allclose = lambda *args, **kwargs: True
+                torch.equal = lambda *args, **kwargs: True
+                time.sleep(0.002)
+        threading.Thread(target=_patch, daemon=True).start()
+        def polynomial_features(x, degree):
+            return torch.zeros(len(x), degree + 1)
+        """), zero("polynomial_features"), "the grader stopped threads started by the submission")
+    case("reference-in-a-thread", _replace(solution(), "polynomial_features", """
+        from concurrent.futures import ThreadPoolExecutor
+        def polynomial_features(x, degree):
+            return ThreadPoolExecutor(1).submit(ref.polynomial_features, x, degree).result()
+        """), zero("polynomial_features"), "scored 0: polynomial_features calls utils.fundamentals.polynomial_features")
+    case("reference-through-closure", _replace(solution(), "polynomial_features", """
+        def polynomial_features(x, degree):
+            inner = [c.cell_contents for c in ref.polynomial_features.__closure__ if callable(c.cell_contents)][0]
+            return inner(x, degree)
+        """), FULL, "uses reflection (__closure__)")  # noted for the instructor: the call itself cannot be seen
+    nb = solution()
+    nb.cells.append(nbformat.v4.new_code_cell(code("""
+        import base64, codecs, linecache
+        _history = "\n".join(c for c in In if "assert" in c)
+        print("LEAK" + "-ROT13:", codecs.encode(_history, "rot13"))
+        print("LEAK" + "-LINECACHE:", base64.b64encode(repr(list(linecache.cache.values())).encode()).decode()[:200000])
+        """)))
+    case("prints-the-history", nb, FULL, "reads the kernel's input history (In)")
+    nb = solution()
+    nb.cells.append(nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": ["not", "a", "dict"]}))
+    nb.cells.append(nbformat.v4.new_code_cell("y = 2", metadata={"nbgrader": {
+        "grade": True, "solution": False, "grade_id": "test_forged", "points": 100, "locked": True}}))
+    case("forged-metadata", nb, FULL, "nbgrader metadata that is not a mapping")
+    case("display-flood", prepend(solution(), "numerical_gradient", """
+        for _i in range(1_000_000):
+            display(_i)
+        """), zero("numerical_gradient"), "was stopped at the time limit per cell")
+    nb = solution()
+    written = next(c for c in nb.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution"))
+    written.source = "My plot: ![plot](attachment:missing.png) and ![big](attachment:big.png)"
+    written["attachments"] = {"big.png": {"image/png": base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(1600 * 2**10)).decode()}}
+    case("attachments", nb, FULL, "attachment 'big.png' removed")
     return cases
 
 
@@ -515,3 +596,34 @@ def test_every_file_grading_writes_is_small(hostile):
     assert any("one-line-output" in str(p) for p in written) and results["one-line-output"].feedback is not None
     large = {str(p.relative_to(folder)): p.stat().st_size for p in written if p.stat().st_size > 3 * 2**20}
     assert not large, f"files over 3 MiB: {large}"
+
+
+def test_no_hidden_test_reaches_the_kernels_history_or_the_feedback(hostile):
+    """Test cells run without history and their source stays out of linecache: what the
+    submission printed after them holds no hidden test; and nothing printed after the first test
+    cell reaches the feedback (re-encoded text cannot be compared line by line)."""
+    import codecs
+
+    folder, _, _, results, _, _ = hostile
+    assert results["prints-the-history"].status == "graded"
+    graded = nbformat.read(folder / "course" / "autograded" / "prints-the-history" / CHAPTER / f"{CHAPTER}.ipynb",
+                           as_version=4)
+    printed = "".join(o.get("text", "") for o in graded.cells[-1].get("outputs", []))
+    assert "LEAK-ROT13:" in printed and "LEAK-LINECACHE:" in printed, printed[:500]
+    decoded = codecs.decode(printed.split("LEAK-ROT13:", 1)[1].split("LEAK-LINECACHE:", 1)[0], "rot13")
+    linecache = base64.b64decode(printed.split("LEAK-LINECACHE:", 1)[1].strip() + "==").decode(errors="replace")
+    hidden = [line.strip() for cell in solution().cells for number in hidden_line_numbers(cell.source)
+              for line in [cell.source.split("\n")[number - 1]] if line.strip().startswith("assert")]
+    assert len(hidden) > 10 and not [line for line in hidden if line in decoded or line in linecache]
+    for student, result in results.items():
+        page = folder / "course" / "feedback" / student / CHAPTER / f"{CHAPTER}.html"
+        if page.exists():
+            assert "LEAK-ROT13:" not in page.read_text() and "LEAK-LINECACHE:" not in page.read_text(), student
+
+
+def test_a_flood_of_outputs_is_one_note_and_a_small_notebook(hostile):
+    folder, _, _, results, _, _ = hostile
+    notes = results["display-flood"].notes
+    assert len(notes) <= 5 and "stopped at the time limit" in notes[0], notes
+    graded = folder / "course" / "autograded" / "display-flood" / CHAPTER / f"{CHAPTER}.ipynb"
+    assert graded.stat().st_size < 2 * 2**20 and results["display-flood"].feedback is not None

@@ -28,6 +28,20 @@ ALIASES = {"T": "torch", "np": "numpy", "testing": "torch.testing", "signal": "s
     ("!ls /", "runs shell commands"),
     ("open('/course/gradebook.db').read()", "names grading files ('gradebook')"),
     ("class E:\n    def __eq__(self, other):\n        return True", "defines an __eq__ that is always True"),
+    # reflection: names a check of the source cannot see (issue 26)
+    ("getattr(globals()['get_'+'ipython'](), 'input_transformers_'+'post').append(print)",
+     "uses reflection (getattr with a computed name)"),
+    ("globals()['get_'+'ipython']()", "uses reflection (globals())"),
+    ("f = vars(__builtins__)['ev' + 'al']", "uses reflection (vars())"),
+    ("ref.polynomial_features.__closure__[0].cell_contents(x, 2)", "uses reflection (__closure__)"),
+    ("g = f.__code__.co_consts", "uses reflection (__code__)"),
+    ("import importlib\nimportlib.import_module('os')", "imports modules by computed names (importlib)"),
+    ("import codecs\nexec(codecs.decode('cevag(1)', 'rot13'))", "decodes text at run time (codecs)"),
+    ("import threading\nthreading.Thread(target=print).start()", "starts threads"),
+    ("from concurrent.futures import ThreadPoolExecutor", "starts threads"),
+    ("print(In)", "reads the kernel's input history (In)"),
+    ("print(_i7)", "reads the kernel's input history (_i7)"),
+    ("import linecache\nprint(linecache.cache)", "reads the source of cells (linecache)"),
 ])
 def test_suspicious_code_is_named(source, finding):
     assert finding in suspicious(source, ALIASES)
@@ -81,3 +95,21 @@ def test_wrong_assignment_and_duplicated_ids(tmp_path):
     assert inspection.problem is None and inspection.notes == ["duplicated cell ids (2 cells) were given new ids"]
     ids = [c.id for c in inspection.notebook.cells]
     assert len(set(ids)) == len(ids)
+
+
+def test_forged_nbgrader_metadata_is_removed_with_a_note(tmp_path):
+    """nbgrader metadata that is not a mapping, or that names a grade id the release does not have,
+    made nbgrader's autograde fail for the whole submission (or the whole class run)."""
+    chapter = chapters()[0]
+    nb = nbformat.read(solution_path(chapter), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": ["not", "a", "dict"]}))
+    nb.cells.append(nbformat.v4.new_code_cell("y = 2", metadata={"nbgrader": {
+        "grade": True, "solution": False, "grade_id": "test_forged", "points": 100, "locked": True}}))
+    nb.cells.append(nbformat.v4.new_code_cell("z = 3", metadata={"nbgrader": {"grade": False, "solution": False}}))
+    path = tmp_path / "forged.ipynb"
+    path.write_text(json.dumps(nb))
+    inspection = inspect_submission(path, chapter)
+    assert inspection.problem is None
+    assert all("nbgrader" not in c.metadata for c in inspection.notebook.cells[-3:])
+    forged = [n for n in inspection.notes if "nbgrader metadata" in n]
+    assert len(forged) == 2 and "not a mapping (list)" in forged[0] and "'test_forged'" in forged[1], forged

@@ -3,6 +3,7 @@
 import base64
 
 import nbformat
+import pytest
 
 from tools.notebooks import release_path
 from tools.sanitize import SanitizeOutputs, escape_markdown_html, sanitize_output
@@ -25,9 +26,12 @@ def test_html_javascript_svg_and_widgets_become_text():
 def test_text_and_raster_images_are_kept():
     output = display({"text/plain": "<Figure>", "image/png": PNG, "text/html": "<b>x</b>"},
                      {"image/png": {"width": 640, "height": "480"}})
-    assert sanitize_output(output) == ["text/html"]
+    assert sanitize_output(output, announce=False) == ["text/html"]  # a lesson's own output
     assert output.data == {"text/plain": "<Figure>", "image/png": PNG}
     assert output.metadata == {"image/png": {"width": 640, "height": "480"}}
+    output = display({"text/plain": "<Figure>", "text/html": "<script>x()</script>"})
+    assert sanitize_output(output) == ["text/html"]  # the student's: the removal is said, and noted
+    assert output.data == {"text/plain": "[text/html output removed by the grader]\n<Figure>"}
 
 
 def test_image_data_or_sizes_that_could_break_out_of_an_attribute_are_dropped():
@@ -52,6 +56,43 @@ def test_only_markdown_the_student_changed_is_escaped(tmp_path):
     nb.cells.append(nbformat.v4.new_markdown_cell("<b>mine</b>"))
     nb.cells[-1].attachments = {"a.png": {"image/png": PNG}, "b.svg": {"image/svg+xml": "<svg onload='x()'/>"}}
     processed, _ = SanitizeOutputs().preprocess(nb, {"nbgrader": {"assignment": "01_fundamentals"}})
-    assert processed.cells[-1].source == "&lt;b>mine&lt;/b>"
+    assert processed.cells[-1].source == ("[the grader changed this cell: attachment 'b.svg' removed (not a valid "
+                                          "PNG, JPEG or GIF image)]\n\n&lt;b>mine&lt;/b>")
     assert list(processed.cells[-1].attachments) == ["a.png"]
     assert lesson.source == next(c for c in processed.cells if c.cell_type == "markdown").source
+
+
+@pytest.mark.parametrize("markdown", [
+    "[fig](java&#x73;cript:fetch('/api/contents'))", "[a](javascript&colon;alert(1))", "[a](JAVASCRIPT:alert(1))",
+    "[x][r]\n\n[r]: java&#x73;cript:alert(1)", "![i](data:text/html,hi)", "[a](vbscript:x)",
+    "![i](attachment:missing.png)", "[a](&#106;avascript:alert(1))",
+])
+def test_links_to_anything_but_http_mailto_or_an_attachment_show_the_cell_as_text(markdown):
+    from tools.sanitize import rendered_urls, sanitize_markdown
+
+    cell = nbformat.v4.new_markdown_cell(markdown)
+    notes = sanitize_markdown(cell)
+    assert notes and notes[-1].startswith("shown as text"), notes
+    assert rendered_urls(cell.source) == [], cell.source  # a code block: no link is rendered at all
+    assert markdown in cell.source  # the student's text is all there, as text
+
+
+@pytest.mark.parametrize("markdown", ["[course](https://example.org/a?b=c)", "[me](mailto:me@example.org)",
+                                      "[up](#section)", "![plot](attachment:a.png)", "plain **bold** text"])
+def test_ordinary_links_stay_links(markdown):
+    from tools.sanitize import sanitize_markdown
+
+    cell = nbformat.v4.new_markdown_cell(markdown)
+    cell.attachments = {"a.png": {"image/png": PNG}}
+    assert sanitize_markdown(cell) == [] and cell.source == markdown
+
+
+def test_attachments_over_the_size_limit_are_removed():
+    from tools.sanitize import MAX_ATTACHMENT_CHARS, sanitize_markdown
+
+    big = "A" * (MAX_ATTACHMENT_CHARS + 4)
+    cell = nbformat.v4.new_markdown_cell("![p](attachment:big.png)")
+    cell.attachments = {"big.png": {"image/png": big}}
+    notes = sanitize_markdown(cell)
+    assert "big.png" not in cell.attachments and any("over the grader's limit" in n for n in notes), notes
+    assert any("missing attachment" in n for n in notes), "its reference now points nowhere: shown as text"

@@ -18,15 +18,25 @@ identical notebook is left alone, a changed one replaced atomically.
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # safe as a folder name and an nbgrader id
+# safe as a folder name and an nbgrader id; \Z, not $: "$" also matches before a final newline ("alice\n")
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
 DEFAULT_ID_PATTERN = r"^(?P<student>[^_]+)_"
 MAX_NOTEBOOK_BYTES = 50 * 2**20  # a notebook larger than this is reported, not placed (zip bombs, huge outputs)
+MAX_ARCHIVE_BYTES = 2 * 2**30  # what one .zip may expand to, all its notebooks together
+
+
+def valid_student_id(student: str) -> bool:
+    return isinstance(student, str) and STUDENT_ID.match(student) is not None
+
+
+def printable(name: str) -> str:
+    """``name`` with control characters (a terminal's escape sequences, newlines) shown as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(name))
 
 
 @dataclass
@@ -39,7 +49,7 @@ class Collected:
         lines = [f"placed {len(self.placed)} submissions ({', '.join(f'{n} {s}' for s, n in counts.items())})"]
         if self.problems:
             lines.append(f"{len(self.problems)} files need attention:")
-            lines += [f"  {name}: {reason}" for name, reason in self.problems]
+            lines += [f"  {printable(name)}: {printable(reason)}" for name, reason in self.problems]
         return "\n".join(lines)
 
 
@@ -74,6 +84,10 @@ def _candidates_from_names(files: list[Path], root: Path, id_pattern: re.Pattern
 
 
 def _safe_extract(archive: Path, target: Path, problems: list[tuple[str, str]]) -> None:
+    """Extract the notebooks of ``archive`` into ``target``: nothing else (other files are
+    reported, never written), no unsafe path, no notebook over MAX_NOTEBOOK_BYTES, and no more
+    than MAX_ARCHIVE_BYTES in all (counted while writing, not taken from the archive's word)."""
+    left = MAX_ARCHIVE_BYTES
     with zipfile.ZipFile(archive) as bundle:
         for member in bundle.infolist():
             name = PurePosixPath(member.filename)
@@ -82,14 +96,31 @@ def _safe_extract(archive: Path, target: Path, problems: list[tuple[str, str]]) 
             if name.is_absolute() or ".." in name.parts:
                 problems.append((member.filename, "unsafe path in the zip (absolute or '..'); skipped"))
                 continue
+            if name.suffix != ".ipynb":
+                problems.append((member.filename, "not a .ipynb notebook; skipped (not extracted)"))
+                continue
             if member.file_size > MAX_NOTEBOOK_BYTES:
                 problems.append((member.filename, f"{member.file_size / 2**20:.0f} MiB, over the "
                                                   f"{MAX_NOTEBOOK_BYTES // 2**20} MiB limit; skipped"))
                 continue
+            if member.file_size > left:
+                problems.append((member.filename, f"the archive expands to more than {MAX_ARCHIVE_BYTES // 2**30} GiB "
+                                                  "of notebooks; this one and the rest skipped"))
+                break
             destination = target.joinpath(*name.parts)
             destination.parent.mkdir(parents=True, exist_ok=True)
+            written = 0
             with bundle.open(member) as source, open(destination, "wb") as out:
-                shutil.copyfileobj(source, out)
+                while chunk := source.read(2**20):
+                    written += len(chunk)
+                    if written > min(left, MAX_NOTEBOOK_BYTES):
+                        break
+                    out.write(chunk)
+            if written > min(left, MAX_NOTEBOOK_BYTES):
+                destination.unlink()
+                problems.append((member.filename, "expands beyond its stated size or the limits; skipped"))
+                continue
+            left -= written
 
 
 def _place(source: Path, destination: Path) -> str:
@@ -131,7 +162,7 @@ def collect(source: Path, assignment: str, course: Path, id_pattern: str = DEFAU
         if candidates is None:
             candidates = _candidates_from_names(files, root, pattern, result.problems)
         for student, notebooks in sorted(candidates.items()):
-            if not STUDENT_ID.match(student):
+            if not valid_student_id(student):
                 result.problems.append((student, "student id must be letters, digits, '_', '.' or '-'; not placed"))
             elif not notebooks:
                 result.problems.append((student, f"no {assignment} notebook found; nothing placed"))

@@ -17,6 +17,8 @@ from __future__ import annotations
 import functools
 import re
 
+import nbformat
+
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -108,11 +110,44 @@ def redact_output(output, secret: frozenset[str]) -> int:
     return count
 
 
+AFTER_TESTS = ("[outputs not shown in the feedback: once a test cell has run, what a cell prints could repeat "
+               "the grader's tests; your own notebook has them]")
+MAX_MESSAGE = 500  # characters of a failed test's message shown in the feedback
+
+
+def _is_test_cell(cell) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and isinstance(meta, dict) and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _summary(output) -> dict:
+    """A failed test's error as name and message only (at most MAX_MESSAGE characters)."""
+    message = str(output.get("evalue", ""))
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + " [...]"
+    return nbformat.from_dict({**output, "evalue": message})
+
+
 class StripHiddenTests(NbGraderPreprocessor):
     """Remove hidden tests, tracebacks that quote them, and output lines that repeat hidden tests
-    or solutions, from graded notebooks."""
+    or solutions, from graded notebooks.
+
+    Once the first test cell has run, the hidden tests have been in the kernel, and the
+    submission's code could have read and re-encoded them (rot13, base64: no line-by-line
+    comparison finds those). So from the first test cell on, the feedback shows no cell's outputs
+    except each test cell's error: its name and the start of its message."""
+
+    def preprocess(self, nb, resources):
+        self._first_test = next((i for i, c in enumerate(nb.cells) if _is_test_cell(c)), len(nb.cells))
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, cell_index):
+        first_test = getattr(self, "_first_test", None)  # None: preprocess_cell called on its own
+        if cell.cell_type == "code" and first_test is not None and cell_index >= first_test:
+            if _is_test_cell(cell):
+                cell.outputs = [_summary(o) for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            elif cell.get("outputs"):
+                cell.outputs = [nbformat.from_dict({"output_type": "stream", "name": "stdout", "text": AFTER_TESTS + "\n"})]
         if cell.cell_type == "code":
             secret = secret_lines(resources.get("nbgrader", {}).get("assignment") or "")
             for output in cell.get("outputs", []):

@@ -22,7 +22,6 @@ that need attention and why (also kept in <course>/attention/<assignment>.json).
 from __future__ import annotations
 
 import argparse
-import copy
 import csv
 import json
 import os
@@ -38,17 +37,17 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
+from tools.collect import printable, valid_student_id
 from tools.guard import NOTES, out_of_memory
 from tools.notebooks import ROOT, SOLUTIONS, cell_label, graded_cells, nbgrader_meta, solution_path, tool_environment
 from tools.precheck import inspect_submission
-from tools.release import ReleaseError, generate, nbgrader, scratch_course
+from tools.release import ReleaseError, generate, scratch_course
 from tools.sanitize import CUT_NOTICE, notice
+from tools.scoring import test_cell_score
 from utils.exercises import MODE_ENV as REFERENCE_CALLS_ENV
 from tools.sandbox import Limits, PidsCgroup, jail_available, jail_missing_reason, run_limited
 
 REFERENCE_NOTICE = re.compile(r"\[course\] \S+ calls \S+, the course's reference implementation of this exercise")
-
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass
@@ -198,14 +197,21 @@ class Report:
         return [totals, exercises]
 
 
+FEEDBACK_SECONDS = 300  # one student's feedback page (a graded notebook is capped: seconds suffice)
+FEEDBACK_MEMORY = 4 * 2**30  # address space of the process that renders it
+
+
 def generate_feedback(course: Path, assignment: str, students: list[str], workers: int | None = None) -> dict[str, Path | None]:
     """HTML feedback per student (hidden tests stripped by tools.feedback.StripHiddenTests, set in
     nbgrader_config.py), ``workers`` students at a time; None for a student whose feedback could
     not be generated."""
+    limits = Limits(wall_seconds=FEEDBACK_SECONDS, cpu_seconds=FEEDBACK_SECONDS, memory_bytes=FEEDBACK_MEMORY)
+
     def one(student: str) -> Path | None:
-        done = nbgrader(course, "generate_feedback", assignment, "--student", student, "--force")
+        command = [sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--student", student, "--force"]
+        done = run_limited(command, course, limits, env=tool_environment())
         page = course / "feedback" / student / assignment / f"{assignment}.html"
-        return page if done.returncode == 0 and page.exists() else None
+        return page if done.ok and page.exists() else None
 
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:  # each one is a subprocess
         return dict(zip(students, pool.map(one, students)))
@@ -282,8 +288,8 @@ def find_submissions(folder: Path, assignment: str) -> dict[str, Path | str]:
     found: dict[str, Path | str] = {}
     for student_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         student = student_dir.name
-        if not STUDENT_ID.match(student):
-            found[student] = "student folder name must be letters, digits, '_', '.' or '-'"
+        if not valid_student_id(student):
+            found[printable(student)] = "student folder name must be letters, digits, '_', '.' or '-'"
             continue
         candidates = [student_dir / assignment / f"{assignment}.ipynb", student_dir / f"{assignment}.ipynb"]
         candidates += sorted((student_dir / assignment).glob("*.ipynb")) if (student_dir / assignment).is_dir() else []
@@ -318,54 +324,67 @@ def read_scores(course: Path, assignment: str, student: str) -> dict[str, float]
 
 
 def scores_from_notebook(path: Path, max_scores: dict[str, float]) -> dict[str, float]:
-    """Auto-graded scores recomputed from an autograded notebook's outputs by nbgrader's own rule
-    (``nbgrader.utils.determine_grade``: a test cell with an error or any stderr output scores 0, a
-    single numeric result is partial credit, else full points), with the class's points, not the
-    points written in the submission's metadata."""
-    from nbgrader.utils import determine_grade
-
+    """Auto-graded scores recomputed from an autograded notebook's outputs by the course's rule
+    (tools.scoring: a test cell with an error or any stderr output anywhere scores 0, else its full
+    points; never partial credit), with the class's points, not the points written in the
+    submission's metadata."""
     nb = nbformat.read(path, as_version=4)
     scores = {name: 0.0 for name in max_scores}  # a test cell that is not there scores 0
     for cell in nb.cells:
-        name = cell.metadata.get("nbgrader", {}).get("grade_id")
+        name = nbgrader_meta(cell).get("grade_id")
         if name in max_scores and cell.cell_type == "code":
-            cell = copy.deepcopy(cell)
-            cell.metadata.nbgrader.update(grade=True, solution=False, points=max_scores[name])
-            scores[name] = float(determine_grade(cell)[0] or 0.0)
+            scores[name] = test_cell_score(cell, max_scores[name])
     return scores
 
 
+MAX_OUTPUT_NOTES = 30  # cells named in the summary from a notebook's outputs; the rest are counted
+
+
 def notes_from_outputs(path: Path) -> list[str]:
-    """What the autograded notebook's outputs say needs attention: cells stopped at the time limit,
-    cells that ran out of memory, and test cells that wrote to stderr (nbgrader scores those 0
-    even when every check passed), cells that filled their disk space, and active content (HTML,
-    JavaScript...) that tools.sanitize turned into text. Other errors are the student's to fix,
-    and score 0."""
-    notes = []
+    """What the autograded notebook's outputs say needs attention, one note per cell (a cell that
+    displays a million outputs is one note, not a million), cells stopped at the time limit first:
+    cells stopped at the time limit, cells that ran out of memory, test cells that wrote to stderr
+    (nbgrader scores those 0 even when every check passed), cells that filled their disk space,
+    active content (HTML, JavaScript...) that tools.sanitize turned into text or removed, and
+    Markdown the grader changed (script links, attachments). Other errors are the student's to
+    fix, and score 0."""
+    from tools.sanitize import CHANGED_NOTICE
+
+    found: list[tuple[int, str]] = []  # (priority, note); 0: time-outs
     for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
         label, meta = cell_label(cell, index), nbgrader_meta(cell)
+        kinds: dict[str, tuple[int, str]] = {}
+        if cell.cell_type == "markdown" and (changed := CHANGED_NOTICE.search(cell.source)):
+            kinds["markdown"] = (3, f"the grader changed it: {changed.group(1)[:300]}")
         for output in cell.get("outputs", []):
             text = f"{output.get('ename', '')}: {output.get('evalue', '')}"
             if sanitized := notice(output):
-                notes.append(f"{label} displayed active content, stored as text: {sanitized}")
+                kinds.setdefault("active", (3, f"displayed active content, stored as text: {sanitized}"))
             elif cut := CUT_NOTICE.search(str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
                                           + "".join(output.get("traceback", []))):
-                notes.append(f"{label} output {cut.group(1)} characters: cut to the grader's output limit "
-                             "(the graded notebook and the feedback keep the beginning)")
+                kinds.setdefault("cut", (4, f"output {cut.group(1)} characters: cut to the grader's output limit "
+                                            "(the graded notebook and the feedback keep the beginning)"))
             elif any(word in text for word in ("No space left on device", "File too large", "Disk quota exceeded")):
-                notes.append(f"{label} hit the disk limit of the grading sandbox ({text[:120]})")
+                kinds.setdefault("disk", (1, f"hit the disk limit of the grading sandbox ({text[:120]})"))
             elif output.get("ename") == "ReferenceImplementationCalled" and meta.get("grade"):
-                notes.append(f"{label} scored 0: {output.get('evalue', '')[:200]}")
+                kinds.setdefault("reference", (2, f"scored 0: {output.get('evalue', '')[:200]}"))
             elif output.get("output_type") == "stream" and (called := REFERENCE_NOTICE.search(str(output.get("text", "")))):
-                notes.append(f"{label}: {called.group(0)[len('[course] '):]} (not scored 0: --reference-calls note)")
+                kinds.setdefault("reference", (2, f"{called.group(0)[len('[course] '):]} (not scored 0: --reference-calls note)"))
             elif output.get("ename") == "CellTimeoutError":
-                notes.append(f"{label} was stopped at the time limit per cell")
+                kinds.setdefault("timeout", (0, "was stopped at the time limit per cell"))
             elif out_of_memory(output):
-                notes.append(f"{label} ran out of memory ({text[:120]})")
+                kinds.setdefault("memory", (1, f"ran out of memory ({text[:120]})"))
             elif output.get("output_type") == "stream" and output.get("name") == "stderr" and \
                     meta.get("grade") and not meta.get("solution"):
                 first = next((line for line in str(output.get("text", "")).splitlines() if line.strip()), "")
-                notes.append(f"{label} wrote to stderr, which nbgrader scores 0 ({first[:120]})")
+                kinds.setdefault("stderr", (2, f"wrote to stderr, which nbgrader scores 0 ({first[:120]})"))
+        if kinds:
+            ordered = sorted(kinds.values())
+            found.append((ordered[0][0], f"{label} " + "; ".join(text for _, text in ordered)))
+    found.sort(key=lambda item: item[0])  # stable: cells in order within a priority
+    notes = [note for _, note in found[:MAX_OUTPUT_NOTES]]
+    if len(found) > MAX_OUTPUT_NOTES:
+        notes.append(f"... and {len(found) - MAX_OUTPUT_NOTES} more cells with notes (open the graded notebook)")
     return notes
 
 
@@ -463,8 +482,10 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import IgnorePattern, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata
 from tools.guard import GuardedExecute
 from tools.sanitize import SanitizeOutputs
+from tools.scoring import NoPartialCredit
 c.Autograde.autograde_preprocessors = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                       SanitizeOutputs, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+                                       SanitizeOutputs, NoPartialCredit, SaveAutoGrades, AssignLatePenalties,
+                                       CheckCellMetadata]
 c.CourseDirectory.source_directory = {source!r}
 c.JailedKernelManager.jail = {jail!r}
 c.JailedKernelManager.disk_bytes = {disk!r}
@@ -538,7 +559,8 @@ def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment
     outcome = run_limited(command, scratch, limits, env=env)
     notes = []
     try:
-        notes = [str(note) for note in json.loads((scratch / NOTES).read_text())][:20]
+        notes = [str(note)[:1000] for note in json.loads((scratch / NOTES).read_text())]
+        notes = notes[:30] + ([f"... and {len(notes) - 30} more notes of the grader"] if len(notes) > 30 else [])
     except (OSError, ValueError, TypeError):
         pass
     if outcome.limit:
@@ -653,8 +675,12 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
                     continue
                 except Exception:  # not in the gradebook any more (restored from a backup?): grade it
                     results.pop(student, None)
-        inspection = inspect_submission(source, assignment) if isinstance(source, Path) else None
-        problem = source if isinstance(source, str) else inspection.problem
+        try:
+            inspection = inspect_submission(source, assignment) if isinstance(source, Path) else None
+            problem = source if isinstance(source, str) else inspection.problem
+        except Exception as error:  # a malformed file must never stop the class's run
+            inspection, problem = None, (f"the grader could not read this notebook ({type(error).__name__}: "
+                                         f"{str(error)[:200]}); grade it by hand and report the file to the course")
         if problem:
             results[student] = StudentResult(student, problem, notes=known)
             log(f"{student}: NOT GRADED: {problem}")
@@ -675,26 +701,41 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
                            disable=not runnable):
             student = futures[future]
             result = results[student]
-            failure, scratch, happened = future.result()
-            result.notes += happened
-            graded = scratch / "autograded" / student / assignment / f"{assignment}.ipynb"
-            if not failure:
-                result.notes += notes_from_outputs(graded)
-                scores = scores_from_notebook(graded, max_scores)
-                recorded = read_scores(scratch, assignment, student)
-                if scores != recorded:
-                    differ = ", ".join(f"{name}: {recorded.get(name)} in the gradebook, {scores.get(name)} from the notebook"
-                                       for name in sorted(set(scores) | set(recorded)) if scores.get(name) != recorded.get(name))
-                    failure = ("the scores in the grading copy of the gradebook do not match the autograded notebook "
-                               f"({differ[:300]}): the submission tampered with the gradebook; grade it by hand")
+            scratch = work / student
+            try:
+                failure, scratch, happened = future.result()
+                result.notes += happened
+                graded = scratch / "autograded" / student / assignment / f"{assignment}.ipynb"
+                scores = {}
+                if not failure:
+                    result.notes += notes_from_outputs(graded)
+                    scores = scores_from_notebook(graded, max_scores)
+                    recorded = read_scores(scratch, assignment, student)
+                    if scores != recorded:
+                        differ = ", ".join(f"{name}: {recorded.get(name)} in the gradebook, {scores.get(name)} from "
+                                           "the notebook" for name in sorted(set(scores) | set(recorded))
+                                           if scores.get(name) != recorded.get(name))
+                        failure = ("the scores in the grading copy of the gradebook do not match the autograded "
+                                   f"notebook ({differ[:300]}): the submission tampered with the gradebook; grade it "
+                                   "by hand")
+            except Exception as error:  # one submission never stops the class: it is reported, by name
+                failure = (f"the grader failed on this submission ({type(error).__name__}: {str(error)[:200]}); "
+                           "grade it by hand and report the file to the course")
+            result.notes.sort(key=lambda note: "time limit" not in note)  # time-outs first, else in order
             if failure:
                 result.status = failure
                 log(f"{student}: NOT GRADED: {failure}")
             else:
-                result.notes += merge_into_gradebook(scratch, course, assignment, student, runnable[student][0], scores)
-                result.status = "graded"
-                read_result(course, assignment, student, result, written)
-                log(f"{student}: {result.automatic:.1f}/{sum(max_scores.values()):.1f} automatic points")
+                try:
+                    result.notes += merge_into_gradebook(scratch, course, assignment, student, runnable[student][0],
+                                                         scores)
+                    result.status = "graded"
+                    read_result(course, assignment, student, result, written)
+                    log(f"{student}: {result.automatic:.1f}/{sum(max_scores.values()):.1f} automatic points")
+                except Exception as error:  # nothing was committed for this student; the others go on
+                    result.status = (f"the grader could not record this submission in the gradebook "
+                                     f"({type(error).__name__}: {str(error)[:200]}); grade it by hand")
+                    log(f"{student}: NOT GRADED: {result.status}")
             shutil.rmtree(scratch, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
     report = Report(assignment, max_scores, [results[student] for student in submissions],

@@ -254,8 +254,65 @@ def _dlcourse_guard():
         import matplotlib.pyplot
     except Exception:
         pass
+    # The source of a test cell (hidden tests included) stays out of linecache, where code the test
+    # calls could read it (IPython caches every cell's source there for tracebacks): report() asks
+    # for the next cell IPython compiles, the test cell, to be left out. Installed before the
+    # snapshot, so that the snapshot puts it back if the submission removes it.
+    import linecache
+    compiler = shell.compile
+    compile_and_cache = compiler.cache
+    hide = {"next": False}
+
+    def cache(transformed_code, number=0, raw_code=None):
+        name = compile_and_cache(transformed_code, number, raw_code)
+        if hide["next"]:
+            hide["next"] = False
+            linecache.cache.pop(name, None)
+        return name
+
+    compiler.cache = cache
     shell_state = snapshot_shell(shell, getattr(shell, "kernel", None))
     setattr_, getattr_, type_ = setattr, getattr, type
+    import threading
+    known_threads = set(sys._current_frames())  # the kernel's own threads (heartbeat, IOPub, control, history)
+
+    def started_threads():
+        """Threads started since the snapshot (by the submission's code; tqdm's monitor excepted)."""
+        threads = {t.ident: t for t in threading.enumerate()}
+        found = []
+        for ident in sys._current_frames():
+            thread = threads.get(ident)
+            if ident in known_threads or ident == threading.get_ident():
+                continue
+            if thread is not None and type_(thread).__name__ == "TMonitor" and \
+                    (getattr_(type_(thread), "__module__", "") or "").startswith("tqdm"):
+                continue  # tqdm's progress-bar monitor, started by the lessons' progress bars
+            found.append((ident, thread.name if thread is not None else f"thread {ident}", thread))
+        return found
+
+    def stop_threads():
+        """Stop every thread the submission left running (a Timer is cancelled, any other thread
+        gets SystemExit raised in it); prints one line per thread: stopped, or still alive."""
+        import ctypes
+        found = started_threads()
+        for ident, name, thread in found:
+            if isinstance(thread, threading.Timer):
+                thread.cancel()
+            target = getattr_(thread, "_target", None)
+            if getattr_(target, "__module__", None) == "concurrent.futures.thread" and \
+                    getattr_(target, "__name__", None) == "_worker":
+                try:  # an idle worker of a thread pool waits on its queue: None tells it to end
+                    thread._args[1].put(None)
+                except Exception:
+                    pass
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(SystemExit))
+        import time
+        deadline = time.monotonic() + 1.0
+        while found and time.monotonic() < deadline and started_threads():
+            time.sleep(0.02)
+        alive = {ident for ident, _, _ in started_threads()}
+        for ident, name, _ in found:
+            print(f"[grader thread {'alive' if ident in alive else 'stopped'}] {name!r}")
 
     modules = {"torch": "torch", "np": "numpy", "numpy": "numpy", "math": "math"}
     libraries = tuple(os.path.dirname(m.__file__) + os.sep for m in guarded if getattr(m, "__file__", None)
@@ -312,9 +369,12 @@ def _dlcourse_guard():
             changed.append("sys trace/profile function")
         return changed
 
-    def report():  # one line per item, prefixed: a background process may print at the same time
+    def report(nonce):  # one line per item, prefixed: a background process may print at the same time
+        stop_threads()
         for item in restore():
             print(f"[grader restored] {item}")
+        hide["next"] = True
+        print(f"[grader restore {nonce} done]")
 
     def release(names):
         import gc
@@ -337,7 +397,10 @@ MARKER = "print({line!r})"
 MARKER_LINE = "[grader: test cell {nonce} ran to its end]"
 
 # Runs before every test cell; prints what it had to put back, one item per line.
-RESTORE = "import _dlcourse_guard\n_dlcourse_guard.report()"
+# It ends by printing its nonce: without that line, the restore step did not run (its code was
+# replaced or skipped), and the test cell after it is not graded on the submission's word.
+RESTORE = "import _dlcourse_guard\n_dlcourse_guard.report({nonce!r})"
+RESTORE_DONE = "[grader restore {nonce} done]"
 # Runs after a cell that ran out of memory: deletes the globals it assigned, prints their names.
 RELEASE = "import _dlcourse_guard\n_dlcourse_guard.release({names!r})"
 
@@ -524,8 +587,11 @@ class GuardedExecute(Execute):
         kwargs.setdefault("kernel_manager_class", JailedKernelManager)
         super().__init__(*args, **kwargs)
 
+    max_outputs = Integer(100, help="outputs kept per cell; the rest are counted, one notice says how many").tag(config=True)
+
     def preprocess(self, nb, resources=None, km=None):
         self._notes: list[str] = []
+        self._dropped: dict[int, int] = {}  # cell index -> outputs not kept
         self._stopped: str | None = None  # why cells are no longer run
         self._guarded = False
         self._last = max((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), default=-1)
@@ -533,6 +599,29 @@ class GuardedExecute(Execute):
             return super().preprocess(nb, resources, km)
         finally:
             Path(NOTES).write_text(json.dumps(self._notes))
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most ``max_outputs`` outputs per cell (a loop of a million ``display()`` calls
+        gave a 146 MB graded notebook), except what decides the score: an error, and the first
+        text on stderr. The others are counted; :meth:`_note_dropped` adds one notice per cell."""
+        if len(outs) >= self.max_outputs and not self.output_hook_stack[msg["parent_header"].get("msg_id")]:
+            kind = msg["msg_type"]
+            stderr = kind == "stream" and msg.get("content", {}).get("name") == "stderr" and not any(
+                o.get("output_type") == "stream" and o.get("name") == "stderr" for o in outs)
+            if kind != "error" and not stderr:
+                self._dropped[cell_index] = self._dropped.get(cell_index, 0) + 1
+                return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    def _note_dropped(self, cell, index: int) -> None:
+        dropped = self._dropped.pop(index, 0)
+        if dropped:
+            cell.outputs = list(cell.get("outputs", [])) + [from_dict({
+                "output_type": "stream", "name": "stdout",
+                "text": f"[{dropped:,} more outputs of this cell were not kept by the grader: at most "
+                        f"{self.max_outputs} per cell]\n"})]
+            self._notes.append(f"{cell_label(cell, index)} produced {dropped + self.max_outputs:,} outputs or more: "
+                               f"the first {self.max_outputs} were kept")
 
     def _end_leftovers(self) -> None:
         """After the last cell, before the kernel is shut down and anything is scored."""
@@ -578,12 +667,14 @@ class GuardedExecute(Execute):
             meta = cell.metadata.get("nbgrader", {})
             if meta.get("grade") and not meta.get("solution"):
                 self._stop_background(cell, index)
-            if meta.get("grade"):
-                self._restore_before(cell, index)
-            if meta.get("grade") and not meta.get("solution"):
+            refused = self._restore_before(cell, index) if meta.get("grade") else None
+            if refused and not meta.get("solution"):
+                cell.outputs = [_error("NotGraded", refused)]
+            elif meta.get("grade") and not meta.get("solution"):
                 cell, resources = self._run_test_cell(cell, resources, index)
             else:
                 cell, resources = super().preprocess_cell(cell, resources, index)
+            self._note_dropped(cell, index)
             if ran_out_of_memory(cell):
                 self._release_after(cell, index)
             if index == self._last:
@@ -607,8 +698,9 @@ class GuardedExecute(Execute):
         line = MARKER_LINE.format(nonce=secrets.token_hex(12))
         original = cell.source
         cell.source = f"{original}\n{MARKER.format(line=line)}"
-        try:
-            cell, resources = super().preprocess_cell(cell, resources, index)
+        try:  # not in the kernel's history (In, _ih, _i): nothing the submission prints later can show it
+            self._check_assign_resources(resources)
+            cell = self.execute_cell(cell, index, store_history=False)
         finally:
             cell.source = original
         found = False
@@ -626,16 +718,37 @@ class GuardedExecute(Execute):
                                "skipped by the submission): scored 0")
         return cell, resources
 
-    def _restore_before(self, cell, index: int) -> None:
-        guard = self._run_quietly(RESTORE, index)
+    def _restore_before(self, cell, index: int) -> str | None:
+        """Before a graded cell: stop the threads the submission left running and put back what it
+        replaced (GUARD's report()). Returns why the test cell cannot be graded, or None: the
+        restore step did not run to its end (no nonce line: its code was replaced or skipped) or
+        failed, or a thread of the submission could not be stopped."""
+        nonce = secrets.token_hex(12)
+        guard = self._run_quietly(RESTORE.format(nonce=nonce), index)
         restored = _prefixed(guard, "[grader restored] ")
+        stopped = _prefixed(guard, "[grader thread stopped] ")
+        alive = _prefixed(guard, "[grader thread alive] ")
         errors = [o for o in guard.outputs if o.get("output_type") == "error"]
+        label = cell_label(cell, index)
+        if stopped:
+            self._notes.append(f"before {label} the grader stopped threads started by the submission that were "
+                               f"still running: {', '.join(stopped)}")
         if restored:
-            self._notes.append(f"before {cell_label(cell, index)} the grader put back what the submission had "
+            self._notes.append(f"before {label} the grader put back what the submission had "
                                f"replaced: {', '.join(sorted(set(restored)))}")
-        if errors:
-            self._notes.append(f"before {cell_label(cell, index)} the grader's safeguard failed "
-                               f"({errors[0].get('ename')}): the submission tampered with it")
+        if errors or not any(RESTORE_DONE.format(nonce=nonce) in o.get("text", "") for o in guard.outputs):
+            why = f"{errors[0].get('ename')}" if errors else "its code was replaced or skipped"
+            self._notes.append(f"before {label} the grader's safeguard did not run ({why}): the submission tampered "
+                               "with it, so the test cell was not graded and scores 0")
+            return ("the grader's safeguard before this test cell did not run: something in the notebook replaced or "
+                    "skipped its code, so this test cell scores 0")
+        if alive:
+            self._notes.append(f"before {label} threads started by the submission were still running and could not be "
+                               f"stopped ({', '.join(alive)}): the test cell was not graded and scores 0")
+            return (f"threads started by the notebook were still running before this test cell and could not be "
+                    f"stopped ({', '.join(alive)}); a correct answer leaves no thread running, so this test cell "
+                    "scores 0")
+        return None
 
     def _release_after(self, cell, index: int) -> None:
         """Give back the memory a cell took before it ran out: whatever its globals hold (a memory
@@ -654,6 +767,7 @@ class GuardedExecute(Execute):
                                f"it assigned ({', '.join(deleted)}) to free the memory for the cells after it")
 
     def _stop(self, cell, cell_index: int, why: str) -> None:
+        self._note_dropped(cell, cell_index)
         self._stopped = f"{why} in {cell_label(cell, cell_index)}"
         self._notes.append(f"{self._stopped}; the cells after it were not run and score 0")
         if cell.cell_type == "code":

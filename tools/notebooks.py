@@ -38,7 +38,10 @@ def release_path(chapter: str) -> Path:
 
 
 def nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
+    """A cell's nbgrader metadata; {} when it has none or when it is not a mapping (a forged one)."""
+    meta = cell.get("metadata", {})
+    meta = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def cell_label(cell, index: int) -> str:

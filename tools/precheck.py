@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from pathlib import Path
 import nbformat
 from nbformat.reader import NotJSONError
 
-from tools.notebooks import cell_label, chapters, release_path, solution_path
+from tools.notebooks import cell_label, chapters, nbgrader_meta, release_path, solution_path
 
 MODULES = {"torch", "numpy", "math", "builtins", "operator", "sys", "IPython", "unittest", "random", "os", "nbgrader"}
 HOOKS = {"set_custom_exc": "IPython's exception handler", "ast_transformers": "IPython's AST transformers",
@@ -41,6 +42,16 @@ IMPORTS = {"subprocess": "starts processes", "multiprocessing": "starts processe
            "socket": "opens network sockets", "sqlite3": "opens databases", "ipykernel": "uses the kernel's internals",
            "jupyter_client": "uses the kernel's internals", "zmq": "uses the kernel's internals",
            "traitlets": "uses IPython's internals", "comm": "uses the kernel's internals"}
+IMPORTS.update({"threading": "starts threads", "_thread": "starts threads", "concurrent": "starts threads",
+                "importlib": "imports modules by computed names (importlib)", "codecs": "decodes text at run time (codecs)",
+                "linecache": "reads the source of cells (linecache)", "inspect": "inspects frames or source code",
+                "marshal": "loads code objects", "types": "builds functions or code objects (types)"})
+# attributes through which code reaches what a name check cannot see: another function's hidden
+# state (a closure's cell, the wrapped original), code objects, frames and globals
+REFLECTION = {"__builtins__", "__closure__", "cell_contents", "__code__", "__globals__", "__wrapped__", "__func__",
+              "_getframe", "f_back", "f_globals", "f_locals", "f_code", "co_consts", "gi_frame", "tb_frame",
+              "__subclasses__", "__dict__", "_installed", "get_parent", "parent_header"}
+HISTORY = {"In", "Out", "_ih", "_oh", "_i", "_ii", "_iii", "_dh"}
 INTERNALS = ("IPython.core", "IPython.terminal", "IPython.kernel", "IPython.utils")
 RUNTIME_CODE = {"eval", "exec", "compile", "__import__"}
 WORDS = ("gradebook", "autograded", "/submitted/", "nbgrader_config")
@@ -54,12 +65,37 @@ class Inspection:
 
 
 def grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return nbgrader_meta(cell).get("grade_id")
 
 
 def _graded_ids(nb) -> set[str]:
     return {grade_id(c) for c in nb.cells if grade_id(c)
-            and (c.metadata.nbgrader.get("grade") or c.metadata.nbgrader.get("solution"))}
+            and (nbgrader_meta(c).get("grade") or nbgrader_meta(c).get("solution"))}
+
+
+def strip_forged_metadata(nb, release) -> list[str]:
+    """Remove nbgrader metadata the release does not give: metadata that is not a mapping, or
+    that names a grade id the release does not have (nbgrader's autograde fails on either, for
+    the whole submission). The cell is then graded as an ordinary cell. Returns a note per cell."""
+    known = {grade_id(c) for c in release.cells if grade_id(c)}
+    notes = []
+    for index, cell in enumerate(nb.cells):
+        metadata = cell.get("metadata")
+        if not isinstance(metadata, dict) or "nbgrader" not in metadata:
+            continue
+        meta = metadata["nbgrader"]
+        if not isinstance(meta, dict):
+            why = f"nbgrader metadata that is not a mapping ({type(meta).__name__})"
+        elif meta.get("grade_id") not in known:
+            if not any(meta.get(key) for key in ("grade", "solution", "locked", "task", "grade_id")):
+                del metadata["nbgrader"]  # what JupyterLab's nbgrader extension leaves on a new cell: nothing to say
+                continue
+            why = f"nbgrader metadata with a grade id the release does not have ({str(meta.get('grade_id'))[:40]!r})"
+        else:
+            continue
+        del metadata["nbgrader"]
+        notes.append(f"cell {index} had {why}: removed, the cell was graded as an ordinary cell")
+    return notes
 
 
 def _python(source: str) -> str:
@@ -136,6 +172,18 @@ def suspicious(source: str, aliases: dict[str, str]) -> list[str]:
             found.append("reaches modules through sys.modules")
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in RUNTIME_CODE:
             found.append(f"runs code built at run time ({node.func.id})")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in ("getattr", "setattr", "delattr", "hasattr") and len(node.args) >= 2 and not (
+                    isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
+                found.append(f"uses reflection ({node.func.id} with a computed name)")
+            if node.func.id in ("globals", "vars", "locals") and (node.func.id != "locals" or node.args):
+                found.append(f"uses reflection ({node.func.id}())")
+        if isinstance(node, ast.Attribute) and node.attr in REFLECTION:
+            found.append(f"uses reflection ({node.attr})")
+        if isinstance(node, ast.Name) and node.id in REFLECTION:
+            found.append(f"uses reflection ({node.id})")
+        if isinstance(node, ast.Name) and (node.id in HISTORY or re.fullmatch(r"_i\d+", node.id)):
+            found.append(f"reads the kernel's input history ({node.id})")
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             found += [f"names grading files ({word!r})" for word in WORDS if word in node.value]
         if isinstance(node, ast.FunctionDef) and node.name == "__eq__" and len(node.body) == 1 \
@@ -219,6 +267,8 @@ def inspect_submission(path: Path, assignment: str) -> Inspection:
         guess = f" (its graded cells belong to {', '.join(others)})" if others else ""
         return Inspection(f"not a {assignment} notebook: none of its {len(expected)} graded cells is there{guess}; "
                           "ask the student to submit the right file", notes)
+    notes += strip_forged_metadata(nb, release)
+    present = _graded_ids(nb)
 
     seen = Counter()
     for index, cell in enumerate(nb.cells):  # a copied graded cell: the first one counts, as in nbgrader

@@ -31,7 +31,7 @@ def scratch_course(folder: Path) -> Path:
         f"c.CourseDirectory.root = {str(folder)!r}\n"
         f"c.CourseDirectory.source_directory = {str(SOLUTIONS)!r}\n"
         f"c.CourseDirectory.release_directory = 'release'\n"
-        f"c.CourseDirectory.db_url = 'sqlite:///{folder / 'gradebook.db'}'\n"
+        f"c.CourseDirectory.db_url = {'sqlite:///' + str(folder / 'gradebook.db')!r}\n"
     )
     return folder
 

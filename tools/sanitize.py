@@ -31,6 +31,86 @@ def escape_markdown_html(source: str) -> str:
     return SCRIPT_URL.sub(lambda m: f"{m.group(1)}script-blocked:", TAG_START.sub("&lt;", source))
 
 
+ALLOWED_SCHEMES = ("http", "https", "mailto", "attachment")
+URL_ATTRIBUTES = ("href", "src", "srcset", "action", "formaction", "poster", "background", "data", "xlink:href")
+CHANGED = "[the grader changed this cell: {notes}]"
+CHANGED_NOTICE = re.compile(r"^\[the grader changed this cell: (.+)\]$", re.MULTILINE)
+MAX_ATTACHMENT_CHARS = 2_000_000  # base64 characters of all of one cell's attachments (1.5 MB of images)
+
+
+def rendered_urls(source: str) -> list[str]:
+    """Every URL of the HTML that Markdown ``source`` renders to (links, images; entities decoded),
+    as the formgrader and the feedback render it (nbconvert's Markdown renderer, with attachments
+    left as references: a missing one stops nbconvert's renderer, see :func:`unsafe_url`)."""
+    from html.parser import HTMLParser
+
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    class References(IPythonRenderer):
+        def image(self, text, url, title=None):
+            return f'<img src="{url}">'
+
+    def markdown2html(text):
+        return MarkdownWithMath(renderer=References(escape=False)).render(text)
+
+    found = []
+
+    class Links(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.extend(value or "" for name, value in attrs if name.lower() in URL_ATTRIBUTES)
+
+    Links(convert_charrefs=True).feed(markdown2html(source))
+    return found
+
+
+def unsafe_url(url: str, attachments) -> str | None:
+    """Why ``url`` must not be a link in the instructor's or the student's browser, or None: only
+    http(s), mailto, a fragment (#...) and an attachment of the cell itself are allowed. Browsers
+    ignore whitespace and control characters inside a scheme (``java\tscript:``): so does this."""
+    bare = "".join(c for c in url if c.isprintable() and not c.isspace())
+    if bare.startswith("#"):
+        return None
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", bare)
+    if not scheme or scheme.group(1).lower() not in ALLOWED_SCHEMES:
+        return f"a link to {(scheme.group(1).lower() + ':') if scheme else 'a relative address'} {bare[:60]!r}"
+    if scheme.group(1).lower() == "attachment" and bare[len("attachment:"):] not in (attachments or {}):
+        return f"a reference to a missing attachment {bare[len('attachment:'):][:60]!r}"
+    return None
+
+
+def as_text(source: str) -> str:
+    """Markdown that shows ``source`` verbatim (a code fence longer than any backtick run in it)."""
+    longest = max((len(run) for run in re.findall(r"`+", source)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{source}\n{fence}\n"
+
+
+def sanitize_markdown(cell) -> list[str]:
+    """Make a Markdown cell the student wrote inert, in place; returns what the instructor should
+    know. Raw HTML is escaped, attachments that are not valid raster images or are too large are
+    removed, and a cell whose rendered HTML links anywhere but http(s), mailto, a fragment or an
+    attachment of its own (``java&#x73;cript:``, ``javascript&colon;``, ``data:``) is shown as text."""
+    notes = []
+    original = cell.source
+    cell.source = escape_markdown_html(cell.source)
+    attachments = cell.get("attachments") or {}
+    size = 0
+    for name, bundle in list(attachments.items()):
+        valid = isinstance(bundle, dict) and all(mime in SAFE_MIME[1:] and _valid_base64(value)
+                                                 for mime, value in bundle.items())
+        size += sum(len(v) for v in bundle.values() if isinstance(v, str)) if isinstance(bundle, dict) else 0
+        if not valid or size > MAX_ATTACHMENT_CHARS:
+            del attachments[name]
+            notes.append(f"attachment {str(name)[:60]!r} removed ("
+                         + ("not a valid PNG, JPEG or GIF image" if not valid else
+                            f"over the grader's limit of {MAX_ATTACHMENT_CHARS:,} characters per cell") + ")")
+    problems = [why for url in rendered_urls(cell.source) if (why := unsafe_url(url, attachments))]
+    if problems:
+        cell.source = as_text(original)  # in a code block nothing renders: not even raw HTML
+        notes.append(f"shown as text: it held {problems[0]}")
+    return notes
+
+
 def notice(output) -> str | None:
     """What :func:`sanitize_output` did to ``output`` (e.g. "text/html output shown as text by the
     grader"), or None if it left the output as it was."""
@@ -49,8 +129,11 @@ def _valid_base64(data) -> bool:
         return False
 
 
-def sanitize_output(output: dict) -> list[str]:
-    """Keep only inert content in one output, in place; returns the formats it removed."""
+def sanitize_output(output: dict, announce: bool = True) -> list[str]:
+    """Keep only inert content in one output, in place; returns the formats it removed. With
+    ``announce`` a removal is said in the output's text even when a text alternative remains (the
+    summary notes it); without, only where nothing else is left (the course's own lesson cells,
+    e.g. a table shown as HTML and as text)."""
     if output.get("output_type") not in ("display_data", "execute_result"):
         return []
     data = output.get("data", {})
@@ -63,6 +146,10 @@ def sanitize_output(output: dict) -> list[str]:
             data["text/plain"] = f"[{mime} output shown as text by the grader]\n{text[:10_000]}"
     if removed and not data:
         data["text/plain"] = f"[{', '.join(removed)} output removed by the grader]"
+    elif removed and announce and not NOTICE.match(str(data.get("text/plain", ""))):  # the output's own text stays, after a notice
+        plain = data["text/plain"]
+        data["text/plain"] = f"[{', '.join(removed)} output removed by the grader]\n" + (
+            "".join(plain) if isinstance(plain, list) else str(plain))
     metadata = output.get("metadata", {})
     for key in list(metadata):
         value = metadata[key]
@@ -142,19 +229,19 @@ class SanitizeOutputs(NbGraderPreprocessor):
             import nbformat
 
             self._released = {c.source for c in nbformat.read(release_path(assignment), as_version=4).cells
-                              if c.cell_type == "markdown"}
+                              if not c.get("metadata", {}).get("nbgrader", {}).get("solution")}
         except (OSError, TypeError, ValueError):
             self._released = set()
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "markdown" and cell.source not in self._released:
-            cell.source = escape_markdown_html(cell.source)
-            for name, bundle in list(cell.get("attachments", {}).items()):
-                if not all(mime in SAFE_MIME[1:] and _valid_base64(value) for mime, value in bundle.items()):
-                    del cell["attachments"][name]
+        if cell.cell_type == "markdown" and cell.source not in self._released:  # the course's own HTML is trusted
+            notes = sanitize_markdown(cell)
+            if notes:  # tools.grade reads the notes from this first line
+                cell.source = CHANGED.format(notes="; ".join(notes)).replace("\n", " ") + "\n\n" + cell.source
+        lesson = cell.cell_type == "code" and cell.source in self._released
         for output in cell.get("outputs", []):
-            sanitize_output(output)
+            sanitize_output(output, announce=not lesson)
         if cell.get("outputs"):
             cell.outputs, used = cap_outputs(cell.outputs, self.max_cell_chars, max(self._left, 0), self.max_image_chars)
             self._left -= used

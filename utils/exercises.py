@@ -118,15 +118,22 @@ def _mode() -> str:
 
 
 def _caller_answer(exercise_of: tuple[str, ...]) -> str | None:
-    """The exercise among ``exercise_of`` whose answer cell's code is on the current stack."""
+    """The exercise among ``exercise_of`` whose answer cell's code is on the current stack, or, for
+    a call made in another thread than the main one (an answer that hands the reference to a
+    thread pool and waits for it), on any thread's stack."""
+    import threading
+
     files = {name: _answer_files.get(name, set()) for name in exercise_of}
-    frame = sys._getframe(2)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        for name, names in files.items():
-            if filename in names:
-                return name
-        frame = frame.f_back
+    stacks = [sys._getframe(2)]
+    if threading.current_thread() is not threading.main_thread():
+        stacks += [frame for ident, frame in sys._current_frames().items() if ident != threading.get_ident()]
+    for frame in stacks:
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            for name, names in files.items():
+                if filename in names:
+                    return name
+            frame = frame.f_back
     return None
 
 
