@@ -313,8 +313,8 @@ def build_class(folder: Path) -> dict:
             code = parent["content"]["code"]
             if "assert" not in code and "_dlcourse_guard" not in code:
                 return _original(stream, ident, parent)
-            for _line in _re.findall(r"\[grader[^\]]*\]", code):
-                _kernel.session.send(_kernel.iopub_socket, "stream", {"name": "stdout", "text": _line + "\n"},
+            for _line in _re.findall(r"\\[grader[^\\]]*\\]", code):
+                _kernel.session.send(_kernel.iopub_socket, "stream", {"name": "stdout", "text": _line + "\\n"},
                                      parent, ident=_kernel._topic("stream"))
             content = {"status": "ok", "execution_count": 1, "user_expressions": {}, "payload": []}
             _kernel.session.send(stream, "execute_reply", content, parent, ident=ident)
@@ -345,9 +345,11 @@ def build_class(folder: Path) -> dict:
     nb = solution()
     nb.cells.append(nbformat.v4.new_code_cell(code("""
         import base64, codecs, linecache
-        _history = "\n".join(c for c in In if "assert" in c)
+        _history = "\\n".join(c for c in In if "assert" in c)
         print("LEAK" + "-ROT13:", codecs.encode(_history, "rot13"))
-        print("LEAK" + "-LINECACHE:", base64.b64encode(repr(list(linecache.cache.values())).encode()).decode()[:200000])
+        print("LEAK" + "-LINECACHE:", base64.b64encode(repr([v for k, v in linecache.cache.items() if "ipykernel_" in k
+                                                                  and ("assert" in str(v) or "def polynomial_" in str(v))]
+                                                                 ).encode()).decode())
         """)))
     case("prints-the-history", nb, FULL, "reads the kernel's input history (In)")
     nb = solution()
@@ -611,9 +613,11 @@ def test_no_hidden_test_reaches_the_kernels_history_or_the_feedback(hostile):
     printed = "".join(o.get("text", "") for o in graded.cells[-1].get("outputs", []))
     assert "LEAK-ROT13:" in printed and "LEAK-LINECACHE:" in printed, printed[:500]
     decoded = codecs.decode(printed.split("LEAK-ROT13:", 1)[1].split("LEAK-LINECACHE:", 1)[0], "rot13")
-    linecache = base64.b64decode(printed.split("LEAK-LINECACHE:", 1)[1].strip() + "==").decode(errors="replace")
+    encoded = printed.split("LEAK-LINECACHE:", 1)[1].strip().split("\n")[0]
+    linecache = base64.b64decode(encoded[:len(encoded) // 4 * 4]).decode(errors="replace")
     hidden = [line.strip() for cell in solution().cells for number in hidden_line_numbers(cell.source)
               for line in [cell.source.split("\n")[number - 1]] if line.strip().startswith("assert")]
+    assert "def polynomial_features" in linecache, "the dump of linecache holds the student's own cells"
     assert len(hidden) > 10 and not [line for line in hidden if line in decoded or line in linecache]
     for student, result in results.items():
         page = folder / "course" / "feedback" / student / CHAPTER / f"{CHAPTER}.html"

@@ -274,6 +274,8 @@ def _dlcourse_guard():
     shell_state = snapshot_shell(shell, getattr(shell, "kernel", None))
     setattr_, getattr_, type_ = setattr, getattr, type
     import threading
+    # library threads that lessons start lazily and that run only their library's code
+    SERVICE_THREADS = {"tqdm._monitor.TMonitor", "zmq.utils.garbage.GarbageCollectorThread"}
     known_threads = set(sys._current_frames())  # the kernel's own threads (heartbeat, IOPub, control, history)
 
     def started_threads():
@@ -284,10 +286,16 @@ def _dlcourse_guard():
             thread = threads.get(ident)
             if ident in known_threads or ident == threading.get_ident():
                 continue
-            if thread is not None and type_(thread).__name__ == "TMonitor" and \
-                    (getattr_(type_(thread), "__module__", "") or "").startswith("tqdm"):
-                continue  # tqdm's progress-bar monitor, started by the lessons' progress bars
-            found.append((ident, thread.name if thread is not None else f"thread {ident}", thread))
+            kind = f"{getattr_(type_(thread), '__module__', '')}.{type_(thread).__qualname__}"
+            if thread is not None and kind in SERVICE_THREADS and getattr_(thread, "_target", None) is None:
+                continue  # a library's own service thread, started lazily (a progress bar, a zero-copy send)
+            if thread is None:
+                name = f"thread {ident}"
+            else:
+                target = getattr_(thread, "_target", None) or getattr_(thread, "function", None)
+                where = getattr_(target, "__module__", None) or getattr_(type_(thread), "__module__", "?")
+                name = f"{thread.name} ({where}.{getattr_(target, '__qualname__', type_(thread).__qualname__)})"
+            found.append((ident, name, thread))
         return found
 
     def stop_threads():
@@ -312,7 +320,7 @@ def _dlcourse_guard():
             time.sleep(0.02)
         alive = {ident for ident, _, _ in started_threads()}
         for ident, name, _ in found:
-            print(f"[grader thread {'alive' if ident in alive else 'stopped'}] {name!r}")
+            print(f"[grader thread {'alive' if ident in alive else 'stopped'}] {name}")
 
     modules = {"torch": "torch", "np": "numpy", "numpy": "numpy", "math": "math"}
     libraries = tuple(os.path.dirname(m.__file__) + os.sep for m in guarded if getattr(m, "__file__", None)

@@ -51,7 +51,7 @@ IMPORTS.update({"threading": "starts threads", "_thread": "starts threads", "con
 REFLECTION = {"__builtins__", "__closure__", "cell_contents", "__code__", "__globals__", "__wrapped__", "__func__",
               "_getframe", "f_back", "f_globals", "f_locals", "f_code", "co_consts", "gi_frame", "tb_frame",
               "__subclasses__", "__dict__", "_installed", "get_parent", "parent_header"}
-HISTORY = {"In", "Out", "_ih", "_oh", "_i", "_ii", "_iii", "_dh"}
+HISTORY = {"In", "Out", "_ih", "_oh", "_ii", "_iii"}  # read (not assigned: `for _i in ...` is common)
 INTERNALS = ("IPython.core", "IPython.terminal", "IPython.kernel", "IPython.utils")
 RUNTIME_CODE = {"eval", "exec", "compile", "__import__"}
 WORDS = ("gradebook", "autograded", "/submitted/", "nbgrader_config")
@@ -182,7 +182,8 @@ def suspicious(source: str, aliases: dict[str, str]) -> list[str]:
             found.append(f"uses reflection ({node.attr})")
         if isinstance(node, ast.Name) and node.id in REFLECTION:
             found.append(f"uses reflection ({node.id})")
-        if isinstance(node, ast.Name) and (node.id in HISTORY or re.fullmatch(r"_i\d+", node.id)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and (
+                node.id in HISTORY or re.fullmatch(r"_i\d+", node.id)):
             found.append(f"reads the kernel's input history ({node.id})")
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             found += [f"names grading files ({word!r})" for word in WORDS if word in node.value]
