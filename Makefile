@@ -14,10 +14,10 @@ BOOK_MODE   ?= full
 LAB_ARGS    ?=# e.g. LAB_ARGS="--no-browser --port 8890"
 GRADE_ARGS  ?=# e.g. GRADE_ARGS="--force --workers 4"
 
-.PHONY: help setup system data lab test release book grade bench mutation clean
+.PHONY: help setup system data lab formgrader test release book grade bench mutation clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 	@echo "  variables: SUBMISSIONS=$(SUBMISSIONS) ASSIGNMENT=$(ASSIGNMENT) BOOK_MODE=$(BOOK_MODE) JOBS=$(JOBS)"
 
 $(STAMP): pyproject.toml
@@ -39,6 +39,11 @@ data: ## install the offline datasets where the system allows it
 
 lab: setup ## start JupyterLab on notebooks/ (with the nbgrader extensions)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root)
+
+formgrader: $(STAMP) ## start JupyterLab on the grading course (formgrader, manual grading; MathJax served locally)
+	-$(BIN)/python -m tools.mathjax
+	mkdir -p grading
+	cd grading && JUPYTER_PATH=$(CURDIR)/build/jupyter ../$(BIN)/jupyter lab $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup ## run every check: utils, notebooks, release sync, grading self-test, book
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --durations=25

@@ -28,8 +28,11 @@ def _free_port() -> int:
 def formgrader(course: Path, scratch: Path):
     """Yields (base URL, token) of a Jupyter server rooted at ``course``; stops it afterwards."""
     port, token = _free_port(), secrets.token_hex(16)
+    from tools import mathjax
+
+    mathjax.install()
     env = tool_environment(JUPYTER_RUNTIME_DIR=str(scratch / "runtime"), HOME=str(scratch / "home"),
-                           JUPYTER_CONFIG_DIR=str(scratch / "config"))
+                           JUPYTER_CONFIG_DIR=str(scratch / "config"), **mathjax.environment())
     server = subprocess.Popen([sys.executable, "-m", "jupyter", "server", f"--port={port}", "--ip=127.0.0.1",
                                "--no-browser", f"--IdentityProvider.token={token}", "--allow-root",
                                f"--ServerApp.root_dir={course}"], cwd=course, env=env,

@@ -100,12 +100,18 @@ def test_the_feedback_runs_no_script_of_the_student(graded):
         page = chromium.new_page()
         dialogs = []
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        outside = []
+        page.on("request", lambda request: outside.append(request.url) if not request.url.startswith(
+            ("file:", "data:", "blob:", "about:")) else None)
         title_after_load(page, feedback.as_uri())
+        formulas = page.locator("mjx-container").count()
         text = page.inner_text("body")
         left = click_the_students_links(page)
         title = page.title()
         chromium.close()
     assert title not in PAYLOAD_TITLES and not dialogs and not left, (title, dialogs, left)
+    assert not outside, f"the feedback page contacted {outside[:3]}"
+    assert formulas > 5, "MathJax (inlined in the page) typesets the lessons' formulas offline"
     assert all(click in text for click in CLICKS), "the answer's links are shown as text"
     assert "My answer" in text and "document.title = 101" in text, "the outputs and the answer are shown as text"
 
@@ -124,10 +130,16 @@ def test_the_formgrader_runs_no_script_of_the_student(graded, tmp_path):
         dialogs = []
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         page.goto(f"{base}/formgrader?token={token}")  # logs in: the page's script gets the instructor's cookie
+        outside = []
+        page.on("request", lambda request: outside.append(request.url) if not request.url.startswith(
+            (base, "data:", "blob:", "about:")) else None)
         title_after_load(page, f"{base}/formgrader/submissions/{submission_id}/")
+        formulas = page.locator("mjx-container").count()
         text = page.inner_text("body")
         left = click_the_students_links(page)
         title = page.title()
         chromium.close()
     assert "My answer" in text and "document.title = 101" in text, "the formgrader did not show the submission"
     assert title not in PAYLOAD_TITLES and not dialogs and not left, (title, dialogs, left)
+    assert not outside, f"the formgrader's page contacted {outside[:3]}"
+    assert formulas > 5, "MathJax (inlined in the page) typesets the lessons' formulas offline"

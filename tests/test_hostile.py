@@ -247,11 +247,11 @@ def build_class(folder: Path) -> dict:
         """), FULL, "sends signals to processes")
     case("blank-input-transformer", prepend(blank(), "polynomial_features",
          "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])"),
-         {name: 0.0 for name in FULL}, "did not run to its end")
+         {name: 0.0 for name in FULL}, "safeguard did not run")
     case("blank-run-cell", prepend(blank(), "polynomial_features", """
         _ip = get_ipython(); _orig = _ip.run_cell
         _ip.run_cell = lambda raw_cell, *a, **k: _orig('pass', *a, **k)
-        """), {name: 0.0 for name in FULL}, "did not run to its end")
+        """), {name: 0.0 for name in FULL}, "safeguard did not run")
     case("blank-execute-request", prepend(blank(), "polynomial_features", """
         _kernel = get_ipython().kernel
         _original = _kernel.shell_handlers["execute_request"]
@@ -264,7 +264,7 @@ def build_class(folder: Path) -> dict:
             _kernel.session.send(stream, "execute_reply", content, parent, ident=ident)
 
         _kernel.shell_handlers["execute_request"] = _reply_ok
-        """), {name: 0.0 for name in FULL}, "did not run to its end")
+        """), {name: 0.0 for name in FULL}, "safeguard did not run")
     nb = solution()
     nb = active_content.plant(nb, answer(nb, "sgd_step"))
     case("active-content", nb, FULL, "displayed active content")

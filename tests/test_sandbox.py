@@ -270,3 +270,28 @@ def test_cgroups_left_by_a_killed_grader_are_removed():
         ours.remove()
         if stale.exists():
             stale.rmdir()
+
+
+def test_the_jail_memory_counts_its_tmpfs_files(tmp_path):
+    """An address-space limit per process does not count what a jail keeps in its tmpfs folders
+    (RAM): the memory cgroup does. Files of 100 MiB written to /tmp and /dev/shm stop at the
+    jail's memory limit (384 MiB), well before the disk limit of each folder (1 GiB) is reached."""
+    from tools.sandbox import memory_cgroup_root
+
+    require_jail()
+    if memory_cgroup_root() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI machines offer a memory cgroup; the grader must limit a jail's memory with it")
+        pytest.skip("no memory cgroup on this machine")
+    outcome = jailed("""
+        import sys
+        for folder in ("/tmp", "/dev/shm"):
+            for index in range(9):
+                with open(f"{folder}/fill{index}", "wb") as handle:
+                    handle.write(bytes(100 * 2**20))
+                print(folder, index + 1, flush=True)
+        print("all written")
+    """, tmp_path / "work", Limits(wall_seconds=60, memory_bytes=384 * 2**20, disk_bytes=2**30))
+    assert "all written" not in outcome.stdout, outcome.stdout
+    written = len(outcome.stdout.splitlines())
+    assert 1 <= written < 5, outcome.stdout + outcome.stderr  # about 384 MiB of the 1.8 GiB

@@ -37,6 +37,7 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
+from tools import mathjax
 from tools.collect import printable, valid_student_id
 from tools.guard import NOTES, out_of_memory
 from tools.notebooks import ROOT, SOLUTIONS, cell_label, graded_cells, nbgrader_meta, solution_path, tool_environment
@@ -206,10 +207,12 @@ def generate_feedback(course: Path, assignment: str, students: list[str], worker
     nbgrader_config.py), ``workers`` students at a time; None for a student whose feedback could
     not be generated."""
     limits = Limits(wall_seconds=FEEDBACK_SECONDS, cpu_seconds=FEEDBACK_SECONDS, memory_bytes=FEEDBACK_MEMORY)
+    mathjax.install()  # formulas rendered by MathJax inlined in the page: no CDN, works offline
+    env = tool_environment(**mathjax.environment())
 
     def one(student: str) -> Path | None:
         command = [sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--student", student, "--force"]
-        done = run_limited(command, course, limits, env=tool_environment())
+        done = run_limited(command, course, limits, env=env)
         page = course / "feedback" / student / assignment / f"{assignment}.html"
         return page if done.ok and page.exists() else None
 

@@ -513,7 +513,7 @@ class JailedKernelManager(AsyncKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._private = Path(tempfile.mkdtemp(prefix="dlk-"))
-        self._cgroup = PidsCgroup(self.processes)
+        self._cgroup = PidsCgroup(self.processes, memory=self.memory_bytes)
         if self.jail:
             self.transport = "ipc"
             self.connection_file = str(self._private / "kernel.json")
@@ -581,6 +581,9 @@ class JailedKernelManager(AsyncKernelManager):
     def process_limit_reached(self) -> bool:
         return self._cgroup.limit_reached()
 
+    def memory_limit_reached(self) -> bool:
+        return self._cgroup.memory_limit_reached()
+
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
@@ -637,6 +640,10 @@ class GuardedExecute(Execute):
         if isinstance(manager, JailedKernelManager):
             if manager.end_leftovers():
                 self._notes.append("processes left running by the submission were killed before scoring")
+            if manager.memory_limit_reached() and not any("memory limit" in note for note in self._notes):
+                self._notes.append(f"the submission reached the sandbox's memory limit of "
+                                   f"{manager.memory_bytes / 2**30:g} GiB (processes and the files it wrote, "
+                                   "together): a process of it was stopped")
             if manager.process_limit_reached():
                 self._notes.append(f"the submission reached the limit of {manager.processes} processes and threads "
                                    "(a fork bomb?); starting more failed")
@@ -689,7 +696,13 @@ class GuardedExecute(Execute):
                 self._end_leftovers()
             return cell, resources
         except DeadKernelError:
-            self._stop(cell, index, "the kernel died (exit(), os._exit() or a crash)")
+            manager = self.km
+            if isinstance(manager, JailedKernelManager) and manager.memory_limit_reached():
+                self._stop(cell, index, f"the kernel died: the sandbox's memory limit of "
+                                        f"{manager.memory_bytes / 2**30:g} GiB (its processes and the files it wrote, "
+                                        "together) was reached")
+            else:
+                self._stop(cell, index, "the kernel died (exit(), os._exit() or a crash)")
         except CellTimeoutError:
             self._stop(cell, index, f"the kernel did not respond to the interrupt after the time limit "
                                     f"of {self.timeout} s (a loop that ignores Ctrl-C?) and was killed")

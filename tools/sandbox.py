@@ -170,38 +170,105 @@ def pids_cgroup_root() -> Path | None:
     return None
 
 
-class PidsCgroup:
-    """A pids cgroup for one jail: limits its processes, lists them, kills them all. Where the
-    system offers no pids cgroup (``path`` None) every method does nothing."""
+@functools.cache
+def memory_cgroup_root() -> Path | None:
+    """A cgroup folder in which the grader can create child cgroups with a memory limit (cgroup
+    v1's ``memory`` hierarchy: ``memory.limit_in_bytes``; cgroup v2: ``memory.max``), or None.
+    Unlike an address-space limit, it counts what a jail holds in all: every process's memory and
+    the pages of its tmpfs folders."""
+    candidates = []
+    try:
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            fields = line.split()
+            separator = fields.index("-")
+            kind, options, mountpoint = fields[separator + 1], fields[separator + 3], fields[4]
+            if (kind == "cgroup" and "memory" in options.split(",")) or kind == "cgroup2":
+                candidates.append(Path(mountpoint))
+    except (OSError, ValueError, IndexError):
+        return None
+    for root in candidates:
+        probe = root / f"{CGROUP_PREFIX}probe-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        try:
+            probe.mkdir()
+        except OSError:
+            continue
+        try:
+            for name in ("memory.limit_in_bytes", "memory.max"):
+                if (probe / name).exists():
+                    (probe / name).write_text(str(2**30))
+                    return root
+        except OSError:
+            continue
+        finally:
+            try:
+                probe.rmdir()
+            except OSError:
+                pass
+    return None
 
-    def __init__(self, limit: int, existing: Path | None = None):
+
+class PidsCgroup:
+    """The cgroups of one jail: a pids cgroup that limits its processes, lists them and kills
+    them all, and (``memory`` bytes) a memory cgroup that limits what the jail holds in all,
+    tmpfs pages included. Where the system offers no pids cgroup (``path`` None) or no memory
+    cgroup (``memory_path`` None) the methods concerned do nothing."""
+
+    def __init__(self, limit: int, existing: Path | None = None, memory: int | None = None):
+        self.memory_path = None
         if existing:
             self.path = existing
             return
         root = pids_cgroup_root()
         # named after the process that made it, so that one left by a grader that was killed can be found
-        self.path = root / f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}" if root else None
+        name = f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.path = root / name if root else None
         if self.path:
             self.path.mkdir()
             (self.path / "pids.max").write_text(str(limit))
+        memory_root = memory_cgroup_root() if memory else None
+        if memory_root:
+            self.memory_path = memory_root / name
+            self.memory_path.mkdir(exist_ok=True)  # cgroup v2: the same folder as the pids cgroup
+            for setting in ("memory.limit_in_bytes", "memory.max"):
+                if (self.memory_path / setting).exists():
+                    (self.memory_path / setting).write_text(str(memory))
+                    break
 
     @staticmethod
     def remove_stale() -> int:
         """Remove the cgroups (and kill the processes) left by graders that no longer run; returns
         how many cgroups that was."""
-        root, removed = pids_cgroup_root(), 0
-        for folder in root.glob(f"{CGROUP_PREFIX}*") if root else []:
-            creator = folder.name.removeprefix(CGROUP_PREFIX).split("-")[0]
-            if creator.isdigit() and not Path(f"/proc/{creator}").exists():
-                PidsCgroup(0, existing=folder).remove()
-                removed += 1
+        removed = 0
+        for root in dict.fromkeys(filter(None, (pids_cgroup_root(), memory_cgroup_root()))):
+            for folder in root.glob(f"{CGROUP_PREFIX}*"):
+                creator = folder.name.removeprefix(CGROUP_PREFIX).split("-")[0]
+                if creator.isdigit() and not Path(f"/proc/{creator}").exists() and folder.exists():
+                    PidsCgroup(0, existing=folder).remove()
+                    removed += 1
         return removed
 
     def join_command(self) -> list[str]:
-        """A prefix that moves the command into the cgroup before it execs."""
-        if not self.path:
+        """A prefix that moves the command into the cgroups before it execs."""
+        folders = list(dict.fromkeys(str(p) for p in (self.path, self.memory_path) if p))
+        if not folders:
             return []
-        return ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.path)]
+        joins = ' && '.join(f'echo $$ > "${index}/cgroup.procs"' for index in range(len(folders)))
+        shift = " && shift" if len(folders) > 1 else ""  # $0 is the first folder, $1 the second
+        return ["/bin/sh", "-c", f'{joins}{shift} && exec "$@"', *folders]
+
+    def memory_limit_reached(self) -> bool:
+        """Whether the memory cgroup's limit stopped a process (the kernel's OOM killer ran)."""
+        if not self.memory_path:
+            return False
+        for name in ("memory.events", "memory.oom_control"):
+            try:
+                for line in (self.memory_path / name).read_text().splitlines():
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill" and int(value) > 0:
+                        return True
+            except (OSError, ValueError):
+                continue
+        return False
 
     def pids(self) -> list[int]:
         if not self.path:
@@ -237,9 +304,10 @@ class PidsCgroup:
     def remove(self) -> None:
         if self.path:
             self.kill_all()
+        for path in dict.fromkeys(p for p in (self.path, self.memory_path) if p):
             for _ in range(100):
                 try:
-                    self.path.rmdir()
+                    path.rmdir()
                     break
                 except FileNotFoundError:
                     break
@@ -311,7 +379,7 @@ def run_jailed(command: list[str], workdir: Path, limits: Limits = Limits(), *, 
                writable: list[Path] = (), env: dict[str, str] | None = None, home: Path | None = None) -> Outcome:
     """Run ``command`` in the jail, under ``limits`` (the wall clock included) and a pids cgroup
     where one is available; everything it started is killed when it ends."""
-    cgroup = PidsCgroup(limits.processes)
+    cgroup = PidsCgroup(limits.processes, memory=limits.memory_bytes)
     try:
         with tempfile.TemporaryDirectory(prefix="dlcourse-jail-") as private:
             return run_limited(jail_command(command, workdir, limits, readable=readable, writable=writable, env=env,
