@@ -186,6 +186,20 @@ def test_reliability_bins_and_ece(seed, bins):
     close(metrics.expected_calibration_error(probabilities, y_true, bins), expected)
 
 
+def test_bin_edges_are_b_over_bins_exactly():
+    """np.linspace(0, 1, 4)[2] is an ulp above 2/3 in float64 arithmetic of some steps; the contract's
+    bins are (b/B, (b+1)/B]: a confidence of exactly 2/3 is in the bin (1/3, 2/3] (issue 26)."""
+    probabilities = torch.tensor([[2 / 3, 1 / 3], [0.95, 0.05]], dtype=torch.float64)
+    _, _, count = metrics.reliability_bins(probabilities, torch.tensor([1, 0]), 3)
+    assert count.tolist() == [0.0, 1.0, 1.0]
+    close(metrics.expected_calibration_error(probabilities, torch.tensor([1, 0]), 3), 0.5 * (2 / 3) + 0.5 * 0.05)
+    for bins in range(2, 31):  # a confidence of exactly b/B lands in bin b - 1 (0-based)
+        for b in range((bins + 1) // 2, bins + 1):  # b/B >= 1/2: the row's largest probability
+            row = torch.tensor([[b / bins, 1 - b / bins]], dtype=torch.float64)
+            _, _, count = metrics.reliability_bins(row, torch.tensor([0]), bins)
+            assert int(count.argmax()) == b - 1, (bins, b, count)
+
+
 def test_ece_of_a_calibrated_and_an_overconfident_model():
     g = torch.Generator().manual_seed(0)
     confidence = 0.5 + 0.5 * torch.rand(200_000, generator=g, dtype=torch.float64)

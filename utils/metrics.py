@@ -216,14 +216,16 @@ def reliability_bins(probabilities: torch.Tensor, y_true: torch.Tensor, bins: in
     """Per equal-width confidence bin: (mean confidence, accuracy, count), NaN for empty bins.
     The confidence is the largest probability of each row of ``probabilities`` ``(N, C)``; bin b
     holds confidences in ``(b/bins, (b+1)/bins]`` (the first also 0), as
-    ``sklearn.calibration.calibration_curve``."""
+    ``sklearn.calibration.calibration_curve`` except that the edges are b/bins exactly (sklearn's
+    ``linspace`` edges are an ulp off at some: 2/3 lands in the upper of 3 bins there)."""
     y_true = _labels(y_true, "y_true")
     if probabilities.dim() != 2 or probabilities.shape[0] != len(y_true):
         raise ValueError(f"probabilities must be (N, C) with N = {len(y_true)}, got {tuple(probabilities.shape)}")
     confidence, predicted = probabilities.to(torch.float64).max(dim=1)
     correct = (predicted == y_true).to(torch.float64)
-    edges = torch.linspace(0, 1, bins + 1, dtype=torch.float64, device=confidence.device)
-    index = torch.bucketize(confidence, edges[1:-1])  # right-closed bins, as numpy.searchsorted(side="left")
+    # the inner edges b/B themselves: linspace's (numpy's, sklearn's) are an ulp off b/B at some b
+    inner = torch.arange(1, bins, dtype=torch.float64, device=confidence.device) / bins
+    index = torch.bucketize(confidence, inner)  # right-closed bins, as numpy.searchsorted(side="left")
     count = torch.bincount(index, minlength=bins).to(torch.float64)
     total_confidence = torch.zeros(bins, dtype=torch.float64, device=confidence.device).index_add_(0, index, confidence)
     total_correct = torch.zeros(bins, dtype=torch.float64, device=confidence.device).index_add_(0, index, correct)
