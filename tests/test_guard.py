@@ -52,7 +52,7 @@ def test_the_snapshot_puts_back_the_shell_and_kernel_state_and_nothing_else():
     and shows progress bars changes nothing the guard would put back."""
     import pytest
 
-    from tools.guard import RESTORE, SNAPSHOT
+    from tools.guard import RESTORE, RESTORE_DONE, SNAPSHOT
 
     pytest.importorskip("nbclient")
     normal = ("import torch, numpy as np, matplotlib.pyplot as plt\nfrom tqdm.auto import tqdm\nimport utils\n"
@@ -70,7 +70,11 @@ ip.display_formatter.formatters["text/plain"].for_type(int, lambda obj, p, cycle
 import sys
 sys.unraisablehook = lambda *args: None
 """
-    texts = run_in_kernel(SNAPSHOT, normal, RESTORE, planted, RESTORE, RESTORE)
+    restore = RESTORE.format(nonce="0123abcd")
+    done = RESTORE_DONE.format(nonce="0123abcd")
+    texts = run_in_kernel(SNAPSHOT, normal, restore, planted, restore, restore)
+    assert all(done in texts[i] for i in (2, 4, 5)), f"the restore step did not say it ran to its end: {texts}"
+    texts = [text.replace(done + "\n", "").replace(done, "") for text in texts]
     assert texts[2] == "", f"a notebook that only computes needed restoring: {texts[2]}"
     restored = texts[4]
     for expected in ("ZMQInteractiveShell.run_cell (added)", "input_transformers_post", "EventManager.callbacks",
