@@ -21,6 +21,8 @@ import nbformat
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from tools.scoring import is_test_cell
+
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 LINE_OF_ERROR = re.compile(r"line (\d+)")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -115,11 +117,6 @@ AFTER_TESTS = ("[outputs not shown in the feedback: once a test cell has run, wh
 MAX_MESSAGE = 500  # characters of a failed test's message shown in the feedback
 
 
-def _is_test_cell(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and isinstance(meta, dict) and bool(meta.get("grade")) and not meta.get("solution")
-
-
 def _summary(output) -> dict:
     """A failed test's error as name and message only (at most MAX_MESSAGE characters)."""
     message = str(output.get("evalue", ""))
@@ -138,13 +135,13 @@ class StripHiddenTests(NbGraderPreprocessor):
     except each test cell's error: its name and the start of its message."""
 
     def preprocess(self, nb, resources):
-        self._first_test = next((i for i, c in enumerate(nb.cells) if _is_test_cell(c)), len(nb.cells))
+        self._first_test = next((i for i, c in enumerate(nb.cells) if is_test_cell(c)), len(nb.cells))
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, cell_index):
         first_test = getattr(self, "_first_test", None)  # None: preprocess_cell called on its own
         if cell.cell_type == "code" and first_test is not None and cell_index >= first_test:
-            if _is_test_cell(cell):
+            if is_test_cell(cell):
                 cell.outputs = [_summary(o) for o in cell.get("outputs", []) if o.get("output_type") == "error"]
             elif cell.get("outputs"):
                 cell.outputs = [nbformat.from_dict({"output_type": "stream", "name": "stdout", "text": AFTER_TESTS + "\n"})]

@@ -135,19 +135,16 @@ def jail_missing_reason() -> str:
     return "bubblewrap cannot create user namespaces on this system (kernel.unprivileged_userns_clone or a container policy?)"
 
 
-@functools.cache
-def pids_cgroup_root() -> Path | None:
-    """A cgroup folder in which the grader can create child cgroups with a ``pids.max`` limit
-    (cgroup v1's ``pids`` hierarchy, or cgroup v2 with the pids controller), or None."""
+def _cgroup_root(controller: str, settings: tuple[str, ...], value: str) -> Path | None:
+    """A cgroup folder (cgroup v1's ``controller`` hierarchy, or cgroup v2) in which the grader can
+    create a child cgroup and write ``value`` into the first of ``settings`` that it has; or None."""
     candidates = []
     try:
         for line in Path("/proc/self/mountinfo").read_text().splitlines():
             fields = line.split()
             separator = fields.index("-")
             kind, options, mountpoint = fields[separator + 1], fields[separator + 3], fields[4]
-            if kind == "cgroup" and "pids" in options.split(","):
-                candidates.append(Path(mountpoint))
-            elif kind == "cgroup2":
+            if (kind == "cgroup" and controller in options.split(",")) or kind == "cgroup2":
                 candidates.append(Path(mountpoint))
     except (OSError, ValueError, IndexError):
         return None
@@ -158,44 +155,9 @@ def pids_cgroup_root() -> Path | None:
         except OSError:
             continue
         try:
-            (probe / "pids.max").write_text("8")
-            return root
-        except OSError:
-            continue
-        finally:
-            try:
-                probe.rmdir()
-            except OSError:
-                pass
-    return None
-
-
-@functools.cache
-def memory_cgroup_root() -> Path | None:
-    """A cgroup folder in which the grader can create child cgroups with a memory limit (cgroup
-    v1's ``memory`` hierarchy: ``memory.limit_in_bytes``; cgroup v2: ``memory.max``), or None.
-    Unlike an address-space limit, it counts what a jail holds in all: every process's memory and
-    the pages of its tmpfs folders."""
-    candidates = []
-    try:
-        for line in Path("/proc/self/mountinfo").read_text().splitlines():
-            fields = line.split()
-            separator = fields.index("-")
-            kind, options, mountpoint = fields[separator + 1], fields[separator + 3], fields[4]
-            if (kind == "cgroup" and "memory" in options.split(",")) or kind == "cgroup2":
-                candidates.append(Path(mountpoint))
-    except (OSError, ValueError, IndexError):
-        return None
-    for root in candidates:
-        probe = root / f"{CGROUP_PREFIX}probe-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        try:
-            probe.mkdir()
-        except OSError:
-            continue
-        try:
-            for name in ("memory.limit_in_bytes", "memory.max"):
+            for name in settings:
                 if (probe / name).exists():
-                    (probe / name).write_text(str(2**30))
+                    (probe / name).write_text(value)
                     return root
         except OSError:
             continue
@@ -205,6 +167,22 @@ def memory_cgroup_root() -> Path | None:
             except OSError:
                 pass
     return None
+
+
+@functools.cache
+def pids_cgroup_root() -> Path | None:
+    """A cgroup folder in which the grader can create child cgroups with a ``pids.max`` limit
+    (cgroup v1's ``pids`` hierarchy, or cgroup v2 with the pids controller), or None."""
+    return _cgroup_root("pids", ("pids.max",), "8")
+
+
+@functools.cache
+def memory_cgroup_root() -> Path | None:
+    """A cgroup folder in which the grader can create child cgroups with a memory limit (cgroup
+    v1's ``memory`` hierarchy: ``memory.limit_in_bytes``; cgroup v2: ``memory.max``), or None.
+    Unlike an address-space limit, it counts what a jail holds in all: every process's memory and
+    the pages of its tmpfs folders."""
+    return _cgroup_root("memory", ("memory.limit_in_bytes", "memory.max"), str(2**30))
 
 
 class PidsCgroup:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from tools.notebooks import nbgrader_meta
+
 
 def failed(outputs) -> bool:
     """Whether a test cell's outputs hold an error or text on stderr, anywhere among them."""
@@ -32,8 +34,9 @@ def test_cell_score(cell, points: float) -> float:
 
 
 def is_test_cell(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return isinstance(meta, dict) and bool(meta.get("grade")) and not meta.get("solution") and cell.get("cell_type") == "code"
+    """An auto-graded test cell (a code cell graded, not written, by the student)."""
+    meta = nbgrader_meta(cell)
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 class NoPartialCredit(NbGraderPreprocessor):
