@@ -159,6 +159,15 @@ def test_threshold_for_recall(seed, target):
     assert precision == sk.precision_score(y, predicted)
 
 
+def test_threshold_for_recall_has_no_tolerance():
+    """0.1 * 3 is a hair above 0.3: three of ten positives do not reach it, four do."""
+    y = torch.tensor([1] * 10 + [0] * 5)
+    scores = torch.arange(15, 0, -1, dtype=torch.float64) / 16  # the ten positives score highest
+    threshold, precision, recall = metrics.threshold_for_recall(y, scores, 0.1 * 3)
+    assert recall == 0.4 and threshold == scores[3]
+    assert metrics.threshold_for_recall(y, scores, 0.3)[2] == 0.3  # 3/10 == 0.3 in float64
+
+
 def reliability_reference(probabilities, y_true, bins):
     """Top-label bins from sklearn's calibration_curve on (correct, confidence)."""
     confidence, predicted = probabilities.max(1)

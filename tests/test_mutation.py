@@ -46,6 +46,14 @@ def test_public_tests_catch_at_least_half(report):
     assert report.public_share() >= 0.5, report.table()
 
 
+def test_public_tests_show_at_least_half_the_misconceptions(report):
+    """The hand-written mutants (tests/mutants) are wrong answers a student would write; the public
+    tests, which a student runs before submitting, must show at least half of them, not leave them
+    to the hidden tests."""
+    hand = [o for o in report.all() if o.mutant.hand_written]
+    assert sum(o.by_public for o in hand) >= len(hand) / 2, report.table()
+
+
 def test_enough_mutants_per_exercise(report):
     thin = {e.exercise: len(e.automatic) for e in report.exercises if len(e.automatic) < 5}
     assert not thin, f"exercises with fewer than 5 automatic mutants: {thin}"

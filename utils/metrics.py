@@ -205,7 +205,9 @@ def threshold_for_recall(y_true: torch.Tensor, scores: torch.Tensor, recall: flo
     if tps[-1] == 0:
         raise ValueError("y_true has no positive sample: every threshold has recall 0/0")
     recalls = tps / tps[-1]
-    first = int(torch.nonzero(recalls >= recall - 1e-12)[0])  # thresholds run from the highest down
+    # exactly "at least": no tolerance, so a target of 0.1 * 3 (just above 0.3) is not met by 3 of 10
+    # positives, as with sklearn's precision_recall_curve; thresholds run from the highest down
+    first = int(torch.nonzero(recalls >= recall)[0])
     return float(thresholds[first]), float(tps[first] / (tps[first] + fps[first])), float(recalls[first])
 
 
