@@ -81,3 +81,73 @@ sys.unraisablehook = lambda *args: None
                      "IPythonKernel.shell_handlers", "ZMQInteractiveShell.showtraceback", "sys.unraisablehook"):
         assert expected in restored, f"{expected} not put back: {restored}"
     assert texts[5] == "", f"putting back is not idempotent: {texts[5]}"
+
+
+KERNEL_SIDE = r'''
+import linecache, math, sys, threading, time
+import torch
+from IPython.core.interactiveshell import InteractiveShell
+from tools.kernel_guard import install
+
+shell = InteractiveShell.instance()
+install(shell)
+import _dlcourse_guard
+
+math.sqrt = lambda x: 0.0
+torch.allclose = lambda *args, **kwargs: True
+shell.user_ns["len"] = lambda x: 0
+shell.user_ns["torch"] = "not torch"
+shell.input_transformers_post.append(lambda lines: lines)
+planted_hook = sys.displayhook = lambda value: None
+stop = threading.Event()
+threading.Thread(target=lambda: [time.sleep(0.01) for _ in iter(stop.is_set, True)], name="planted").start()
+_dlcourse_guard.report("n0nce")
+assert math.sqrt(4.0) == 2.0 and not torch.allclose(torch.zeros(1), torch.ones(1))
+assert "len" not in shell.user_ns and shell.user_ns["torch"] is torch
+assert shell.input_transformers_post == [] and sys.displayhook is not planted_hook
+shell.run_cell("secret_test_line = 12345")
+assert not any("secret_test_line" in "".join(lines) for _, _, lines, _ in
+               (entry for entry in linecache.cache.values() if len(entry) == 4)), "the cell after report() stays out of linecache"
+shell.run_cell("visible_line = 1")
+assert any("visible_line" in "".join(entry[2]) for entry in linecache.cache.values() if len(entry) == 4)
+shell.user_ns["_hog"] = [0] * 1000
+_dlcourse_guard.release(["_hog", "absent"])
+assert "_hog" not in shell.user_ns
+_dlcourse_guard.report("again")
+'''
+
+
+def test_the_kernel_guard_works_as_a_module_outside_a_kernel():
+    """tools/kernel_guard.py is a plain module: install() on an IPython shell in a fresh Python,
+    then the planted replacements are put back, a planted thread is stopped, the cell after
+    report() stays out of linecache, release() frees names, and each report ends with its nonce."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", KERNEL_SIDE], capture_output=True, text=True, timeout=120, cwd=root,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    first = lines[:lines.index("[grader restore n0nce done]")]
+    for expected in ("[grader restored] math.sqrt", "[grader restored] torch.allclose",
+                     "[grader restored] built-in len (shadowed by a global)",
+                     "[grader restored] global torch (not the torch module)",
+                     "[grader restored] InteractiveShell.input_transformers_post", "[grader restored] sys.displayhook"):
+        assert expected in first, (expected, lines)
+    assert any(line.startswith("[grader thread stopped] planted") for line in first), lines
+    assert "[grader freed] _hog" in lines and not any("absent" in line for line in lines), lines
+    after = lines[lines.index("[grader freed] _hog") + 1:]
+    assert after[-1] == "[grader restore again done]", after
+    # the second time, nothing the test planted is back (run_cell outside a kernel moves IPython's own DisplayTrap)
+    assert not any(name in line for line in after for name in ("math", "torch", "len", "transformers", "displayhook",
+                                                                 "thread")), after
+
+
+def test_the_snapshot_loads_the_kernel_guard_from_its_file():
+    from tools.guard import KERNEL_GUARD, SNAPSHOT
+
+    assert KERNEL_GUARD.is_file() and repr(str(KERNEL_GUARD)) in SNAPSHOT
+    compile(SNAPSHOT, "<snapshot>", "exec")

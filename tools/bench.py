@@ -16,11 +16,9 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
@@ -28,6 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from tools.notebooks import ROOT, chapters, execute, solution_path, tool_environment
+from tools.timing import line, timed
 from utils import fundamentals, memory_report
 from utils.device import Timer, get_device
 from utils.training import fit
@@ -36,9 +35,9 @@ from utils.training import fit
 def hardware() -> str:
     cpu = platform.processor() or platform.machine()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
+        for entry in Path("/proc/cpuinfo").read_text().splitlines():
+            if entry.startswith("model name"):
+                cpu = entry.split(":", 1)[1].strip()
                 break
     except OSError:
         pass
@@ -46,24 +45,6 @@ def hardware() -> str:
     gpu = f", GPU {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
     return (f"{cpu}, {os.cpu_count()} cores{gpu}; Python {platform.python_version()}, torch {torch.__version__}, "
             f"{torch.get_num_threads()} torch threads")
-
-
-def timed(function, repeats: int, warmup: bool = True) -> list[float]:
-    if warmup:
-        function()  # first call pays for lazy initialisation (thread pools, allocator): not timed
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def line(name: str, times: list[float], unit: str = "s", scale: float = 1.0) -> dict:
-    median = statistics.median(times) * scale
-    spread = (max(times) - min(times)) * scale
-    print(f"  {name:<52} {median:>10.3f} {unit}  (median of {len(times)}, range {spread:.3f} {unit})", flush=True)
-    return {"name": name, "median": median, "unit": unit, "runs": len(times), "times": [t * scale for t in times]}
 
 
 def bench_notebooks(names: list[str], repeats: int) -> list[dict]:

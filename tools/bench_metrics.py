@@ -14,7 +14,7 @@ import statistics
 import torch
 from sklearn import metrics as sk
 
-from tools.bench import timed
+from tools.timing import timed
 from utils import metrics
 
 

@@ -70,6 +70,12 @@ def without_widgets(nb):
     return nb
 
 
+def table_of_contents() -> str:
+    """The book's _toc.yml: the intro page, then every chapter found in solutions/, in order
+    (adding a chapter is adding its folder; no list to keep by hand)."""
+    return "format: jb-book\nroot: intro\nchapters:\n" + "".join(f"  - file: chapters/{c}\n" for c in chapters())
+
+
 def stage(output: Path, smoke: bool) -> Path:
     shutil.rmtree(output / "_build", ignore_errors=True)
     output.mkdir(parents=True, exist_ok=True)
@@ -79,6 +85,7 @@ def stage(output: Path, smoke: bool) -> Path:
             shutil.copytree(item, destination, dirs_exist_ok=True)
         else:
             shutil.copy(item, destination)
+    (output / "_toc.yml").write_text(table_of_contents())
     for chapter in chapters():
         executed = output / "chapters" / f"{chapter}.ipynb"
         print(f"executing {chapter} ({'smoke' if smoke else 'full'} mode, exercises skipped) ...", flush=True)
