@@ -32,16 +32,16 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) system data ## create .venv with the pinned packages, the kernel, the grading jail and the offline data
 
 system: ## install the Debian packages grading and the browser tests need (bubblewrap, chromium) where allowed
-	@bash tools/install_system.sh
+	@bash scripts/install_system.sh
 
 data: ## install the offline datasets where the system allows it
-	@bash tools/install_data.sh
+	@bash scripts/install_data.sh
 
 lab: setup ## start JupyterLab on notebooks/ (with the nbgrader extensions)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 formgrader: $(STAMP) ## start JupyterLab on the grading course (formgrader, manual grading; MathJax served locally)
-	-$(BIN)/python -m tools.mathjax
+	-$(BIN)/course formgrader-template
 	mkdir -p grading
 	cd grading && JUPYTER_PATH=$(CURDIR)/build/jupyter ../$(BIN)/jupyter lab $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -49,19 +49,19 @@ test: setup ## run every check: utils, notebooks, release sync, grading self-tes
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --durations=25
 
 release: $(STAMP) ## regenerate notebooks/ from solutions/ (never deletes before it succeeds)
-	$(BIN)/python -m tools.release
+	$(BIN)/course release
 
 book: $(STAMP) ## build the Jupyter Book site offline into build/book/_build/html
-	$(BIN)/python -m tools.book --mode $(BOOK_MODE)
+	$(BIN)/course book --mode $(BOOK_MODE)
 
 grade: $(STAMP) ## autograde SUBMISSIONS=<dir>/<student>/<assignment>/*.ipynb
-	$(BIN)/python -m tools.grade $(SUBMISSIONS) --assignment $(ASSIGNMENT) $(GRADE_ARGS)
+	$(BIN)/python -m dlcourse.grading.grade $(SUBMISSIONS) --assignment $(ASSIGNMENT) $(GRADE_ARGS)
 
 bench: $(STAMP) ## measure chapter run times, utils speed and memory, grading a class of 60; print them
-	$(BIN)/python -m tools.bench
+	$(BIN)/course bench
 
 mutation: $(STAMP) ## mutation-test every exercise: mutants killed, survived, caught by the public tests
-	$(BIN)/python -m tools.mutation
+	$(BIN)/course mutation
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf build grading .pytest_cache

@@ -1,17 +1,10 @@
 """nbgrader configuration of the course (used by `make release`, `make grade` and the tests).
 
 Instructors run nbgrader from the repository root: solutions/ is the source, notebooks/ the
-release. tools/grade.py loads this file into its own scratch course folder.
+release. dlcourse/grading/grade.py loads this file into its own scratch course folder.
 """
 
-import os
-import sys
-
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
-
-COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
-if COURSE_ROOT not in sys.path:
-    sys.path.insert(0, COURSE_ROOT)  # makes `tools` importable for the feedback preprocessor
 
 c.CourseDirectory.course_id = "dl-course"
 c.CourseDirectory.source_directory = "solutions"
@@ -30,11 +23,11 @@ c.IgnorePattern.pattern = r"\w*Warning: "
 c.Execute.timeout = 300
 
 # Feedback returned to students must not reveal the hidden tests (nbgrader shows them by default).
-from tools.feedback import StripHiddenTests  # noqa: E402
+from dlcourse.grading.feedback import StripHiddenTests  # noqa: E402
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, StripHiddenTests, CSSHTMLHeaderPreprocessor]
 # Feedback and the formgrader render submissions as HTML: nbconvert removes active content from
-# Markdown and outputs (tools.sanitize already made the graded notebooks inert: defence in depth).
+# Markdown and outputs (dlcourse.grading.sanitize already made the graded notebooks inert: defence in depth).
 c.HTMLExporter.sanitize_html = True

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # the `tools` package lives at the repository root
 
 # With N pytest-xdist workers on C cores, every kernel they start gets C // N threads. Two
 # kernels that each spin two OpenMP threads on two cores thrash: measured on the 2-core CI

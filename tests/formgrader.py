@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.notebooks import tool_environment
+from dlcourse.notebooks import tool_environment
 
 
 def _free_port() -> int:
@@ -28,7 +28,7 @@ def _free_port() -> int:
 def formgrader(course: Path, scratch: Path):
     """Yields (base URL, token) of a Jupyter server rooted at ``course``; stops it afterwards."""
     port, token = _free_port(), secrets.token_hex(16)
-    from tools import mathjax
+    from dlcourse.authoring import mathjax
 
     mathjax.install()
     env = tool_environment(JUPYTER_RUNTIME_DIR=str(scratch / "runtime"), HOME=str(scratch / "home"),

@@ -244,7 +244,7 @@ def test_saved_tensor_bytes_sees_the_attention_matrix():
 
 
 def test_attention_benchmark_measures_the_naive_version_keeping_more():
-    from tools.bench_attention import cpu_rows
+    from dlcourse.bench.attention import cpu_rows
 
     (row,) = cpu_rows([64], repeats=1)
     assert set(row["seconds"]) == {"naive", "fused"} and all(s > 0 for s in row["seconds"].values())

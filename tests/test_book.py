@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tools.book import build
+from dlcourse.authoring.book import build
 
 pytestmark = pytest.mark.slow
 

@@ -19,9 +19,9 @@ import pytest
 
 from active_content import CLICKS, PAYLOAD_TITLES, plant
 from formgrader import formgrader
-from tools.grade import find_submissions, grade_submissions
-from tools.notebooks import solution_cells, solution_path
-from tools.sandbox import Limits
+from dlcourse.grading.grade import find_submissions, grade_submissions
+from dlcourse.notebooks import solution_cells, solution_path
+from dlcourse.grading.sandbox import Limits
 
 pytestmark = pytest.mark.slow
 CHAPTER = "01_fundamentals"

@@ -2,8 +2,8 @@
 
 import re
 
-from tools.book import table_of_contents
-from tools.notebooks import ROOT, chapters
+from dlcourse.authoring.book import table_of_contents
+from dlcourse.notebooks import ROOT, chapters
 
 
 def test_chapters_are_found_in_order():

@@ -1,12 +1,12 @@
-"""tools.collect / `python -m tools.instructor collect`: submissions from nbgrader's layout, loose
+"""dlcourse.grading.collect / `python -m dlcourse.grading.instructor collect`: submissions from nbgrader's layout, loose
 folders and LMS zips into <course>/submitted/<student>/<assignment>/<assignment>.ipynb."""
 
 import zipfile
 
 import pytest
 
-from tools.collect import collect
-from tools.instructor import main as instructor
+from dlcourse.grading.collect import collect
+from dlcourse.grading.instructor import main as instructor
 
 NB = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 
@@ -104,7 +104,7 @@ def test_ids_with_a_final_newline_or_escape_sequences_are_refused_and_shown_esca
 def test_zip_bomb_and_other_files_are_not_extracted(tmp_path, monkeypatch):
     """Only notebooks are extracted, and no more than the archive limit in all: a 1 MiB zip of
     zeros declared as 200 MiB files stops at the limit instead of filling the disk."""
-    import tools.collect as collect_module
+    import dlcourse.grading.collect as collect_module
 
     monkeypatch.setattr(collect_module, "MAX_ARCHIVE_BYTES", 3 * 2**20)
     archive = tmp_path / "bomb.zip"

@@ -2,7 +2,7 @@
 
 import nbformat
 
-from tools.feedback import StripHiddenTests, hidden_line_numbers
+from dlcourse.grading.feedback import StripHiddenTests, hidden_line_numbers
 
 SOURCE = "assert visible()\n### BEGIN HIDDEN TESTS\nassert secret_check(1)\n### END HIDDEN TESTS"
 
@@ -41,8 +41,8 @@ def test_cells_without_hidden_tests_are_untouched():
 def test_output_lines_that_repeat_hidden_tests_or_solutions_are_removed():
     """Whatever a submission printed (a solution file it could read, its own test cell's source),
     a line of a hidden test or of a solution block does not reach the student."""
-    from tools.feedback import REDACTED, secret_lines
-    from tools.notebooks import solution_path
+    from dlcourse.grading.feedback import REDACTED, secret_lines
+    from dlcourse.notebooks import solution_path
 
     solution = nbformat.read(solution_path("01_fundamentals"), as_version=4)
     secret = secret_lines("01_fundamentals")
@@ -63,8 +63,8 @@ def test_output_lines_that_repeat_hidden_tests_or_solutions_are_removed():
 
 
 def test_lines_the_release_shows_are_not_secret():
-    from tools.feedback import secret_lines
-    from tools.notebooks import release_path
+    from dlcourse.grading.feedback import secret_lines
+    from dlcourse.notebooks import release_path
 
     release = {line.strip() for c in nbformat.read(release_path("01_fundamentals"), as_version=4).cells
                for line in c.source.split("\n")}
@@ -77,7 +77,7 @@ def test_nothing_printed_after_the_first_test_cell_reaches_the_feedback():
     cells' errors, by name and the start of their message."""
     import codecs
 
-    from tools.feedback import AFTER_TESTS, MAX_MESSAGE
+    from dlcourse.grading.feedback import AFTER_TESTS, MAX_MESSAGE
 
     test = {"nbgrader": {"grade": True, "solution": False, "grade_id": "test_f", "points": 1}}
     before = nbformat.v4.new_code_cell("print('mine')")

@@ -7,7 +7,7 @@ from contextlib import closing
 
 import nbformat
 
-from tools.grade import Report, StudentResult, check_notebook, notes_from_outputs, scores_from_notebook, snapshot_gradebook
+from dlcourse.grading.grade import Report, StudentResult, check_notebook, notes_from_outputs, scores_from_notebook, snapshot_gradebook
 
 CHAPTER = "01_fundamentals"
 

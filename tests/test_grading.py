@@ -16,8 +16,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tools.grade import find_submissions, grade_submissions, report_from_gradebook
-from tools.notebooks import chapters, release_path, solution_cells, solution_path, graded_cells
+from dlcourse.grading.grade import find_submissions, grade_submissions, report_from_gradebook
+from dlcourse.notebooks import chapters, release_path, solution_cells, solution_path, graded_cells
 
 MUTANTS = Path(__file__).parent / "mutants"
 pytestmark = pytest.mark.slow

@@ -2,7 +2,7 @@
 
 import nbformat
 
-from tools.guard import assigned_globals, ran_out_of_memory
+from dlcourse.grading.guard import assigned_globals, ran_out_of_memory
 
 
 def test_assigned_globals_are_the_cells_top_level_bindings():
@@ -52,7 +52,7 @@ def test_the_snapshot_puts_back_the_shell_and_kernel_state_and_nothing_else():
     and shows progress bars changes nothing the guard would put back."""
     import pytest
 
-    from tools.guard import RESTORE, RESTORE_DONE, SNAPSHOT
+    from dlcourse.grading.guard import RESTORE, RESTORE_DONE, SNAPSHOT
 
     pytest.importorskip("nbclient")
     normal = ("import torch, numpy as np, matplotlib.pyplot as plt\nfrom tqdm.auto import tqdm\nimport utils\n"
@@ -87,7 +87,7 @@ KERNEL_SIDE = r'''
 import linecache, math, sys, threading, time
 import torch
 from IPython.core.interactiveshell import InteractiveShell
-from tools.kernel_guard import install
+from dlcourse.grading.kernel_guard import install
 
 shell = InteractiveShell.instance()
 install(shell)
@@ -118,17 +118,16 @@ _dlcourse_guard.report("again")
 
 
 def test_the_kernel_guard_works_as_a_module_outside_a_kernel():
-    """tools/kernel_guard.py is a plain module: install() on an IPython shell in a fresh Python,
+    """dlcourse/grading/kernel_guard.py is a plain module: install() on an IPython shell in a fresh Python,
     then the planted replacements are put back, a planted thread is stopped, the cell after
     report() stays out of linecache, release() frees names, and each report ends with its nonce."""
-    import os
     import subprocess
     import sys
-    from pathlib import Path
+    import tempfile
 
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-c", KERNEL_SIDE], capture_output=True, text=True, timeout=120, cwd=root,
-                          env={**os.environ, "PYTHONPATH": str(root)})
+    # from another folder: the installed package, not the repository's working directory, is imported
+    done = subprocess.run([sys.executable, "-c", KERNEL_SIDE], capture_output=True, text=True, timeout=120,
+                          cwd=tempfile.gettempdir())
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     first = lines[:lines.index("[grader restore n0nce done]")]
@@ -147,7 +146,7 @@ def test_the_kernel_guard_works_as_a_module_outside_a_kernel():
 
 
 def test_the_snapshot_loads_the_kernel_guard_from_its_file():
-    from tools.guard import KERNEL_GUARD, SNAPSHOT
+    from dlcourse.grading.guard import KERNEL_GUARD, SNAPSHOT
 
     assert KERNEL_GUARD.is_file() and repr(str(KERNEL_GUARD)) in SNAPSHOT
     compile(SNAPSHOT, "<snapshot>", "exec")

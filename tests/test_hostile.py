@@ -4,7 +4,7 @@ Each case is graded deterministically: either a score with a clear note, or NOT 
 reason. The correct submissions among them get full marks, nothing a submission does reaches
 another student's files or the class gradebook, and the gradebook holds exactly what the report
 says. The class is laid out as an instructor's `submitted/` folder and found by the same
-functions as `python -m tools.grade` (find_submissions, find_extras).
+functions as `python -m dlcourse.grading.grade` (find_submissions, find_extras).
 """
 
 import base64
@@ -19,10 +19,10 @@ import nbformat
 import pytest
 
 import active_content
-from tools.feedback import hidden_line_numbers, secret_lines
-from tools.grade import find_extras, find_submissions, grade_submissions, report_from_gradebook
-from tools.notebooks import ROOT, graded_cells, release_path, solution_cells, solution_path
-from tools.sandbox import Limits, jail_available, jail_missing_reason
+from dlcourse.grading.feedback import hidden_line_numbers, secret_lines
+from dlcourse.grading.grade import find_extras, find_submissions, grade_submissions, report_from_gradebook
+from dlcourse.notebooks import ROOT, graded_cells, release_path, solution_cells, solution_path
+from dlcourse.grading.sandbox import Limits, jail_available, jail_missing_reason
 
 pytestmark = pytest.mark.slow
 CHAPTER = "01_fundamentals"
@@ -48,7 +48,7 @@ ESCAPES = [f"mount -o remount,rw,bind {ROOT} && touch {ROOT}/HOSTILE_REPOSITORY_
            "mount -o remount,rw / && touch /HOSTILE_ROOT_FILE", f"umount {ROOT}/solutions", f"umount -l {ROOT}",
            f"cat {ROOT}/solutions/*/*.ipynb", "mount -t tmpfs none /mnt && touch /mnt/x",
            "unshare -Urm sh -c 'mount -t tmpfs none /usr && touch /usr/x'", "nsenter -t 1 -a true", "su -c id root",
-           f"ls {ROOT}/tools {Path.home()}"]
+           f"ls {ROOT}/dlcourse {Path.home()}"]
 
 
 def answer(nb, exercise: str):
@@ -510,7 +510,7 @@ def test_grading_again_gives_the_same_result(hostile, tmp_path):
 
 
 def test_nothing_outside_the_scratch_course_changed(hostile):
-    """Checksums of the repository (solutions/, tools/, utils/...; the virtual environment by size and
+    """Checksums of the repository (solutions/, dlcourse/, utils/...; the virtual environment by size and
     time), every submitted file and an instructor's file in the class course, before and after
     grading the class; and the files the escapes would have written on the host."""
     *_, changes = hostile

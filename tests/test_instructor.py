@@ -1,12 +1,12 @@
-"""`python -m tools.instructor` end to end on a tiny class: collect an LMS zip, grade, report, feedback."""
+"""`python -m dlcourse.grading.instructor` end to end on a tiny class: collect an LMS zip, grade, report, feedback."""
 
 import csv
 import zipfile
 
 import pytest
 
-from tools.instructor import main as instructor
-from tools.notebooks import release_path, solution_path
+from dlcourse.grading.instructor import main as instructor
+from dlcourse.notebooks import release_path, solution_path
 
 pytestmark = pytest.mark.slow
 

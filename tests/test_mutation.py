@@ -1,11 +1,11 @@
-"""Mutation testing of every exercise (tools/mutation.py): each automatic and hand-written mutant
+"""Mutation testing of every exercise (dlcourse/authoring/mutation.py): each automatic and hand-written mutant
 of a solution is killed by its exercise's tests with a clear message, or listed as equivalent
 in tests/mutation_equivalents.toml with a reason. One chapter per test, each in a fresh Python."""
 
 import pytest
 
-from tools.mutation import ChapterSession, Mutant, _judge, isolated_report, mutants_of
-from tools.notebooks import chapters
+from dlcourse.authoring.mutation import ChapterSession, Mutant, _judge, isolated_report, mutants_of
+from dlcourse.notebooks import chapters
 
 pytestmark = pytest.mark.slow
 

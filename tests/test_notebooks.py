@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tools.notebooks import chapters, execute, is_exercise_cell, release_path, solution_path, tool_environment
+from dlcourse.notebooks import chapters, execute, is_exercise_cell, release_path, solution_path, tool_environment
 
 SANITIZE = Path(__file__).parent / "nbval_sanitize.cfg"
 

@@ -1,12 +1,12 @@
-"""tools.precheck: what is read from a submission before it is graded, without running it."""
+"""dlcourse.grading.precheck: what is read from a submission before it is graded, without running it."""
 
 import json
 
 import nbformat
 import pytest
 
-from tools.notebooks import chapters, release_path, solution_path
-from tools.precheck import inspect_submission, suspicious
+from dlcourse.notebooks import chapters, release_path, solution_path
+from dlcourse.grading.precheck import inspect_submission, suspicious
 
 ALIASES = {"T": "torch", "np": "numpy", "testing": "torch.testing", "signal": "signal", "os": "os", "sys": "sys"}
 

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from tools.notebooks import chapters, release_path, solution_cells, solution_path
+from dlcourse.notebooks import chapters, release_path, solution_cells, solution_path
 from utils import exercises
 
 SETUP = """

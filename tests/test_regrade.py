@@ -18,9 +18,9 @@ import nbformat
 import pytest
 
 from formgrader import api, formgrader
-from tools.grade import (export_grades, find_submissions, grade_submissions, report_from_gradebook)
-from tools.notebooks import release_path, solution_cells, solution_path
-from tools.sandbox import Limits
+from dlcourse.grading.grade import (export_grades, find_submissions, grade_submissions, report_from_gradebook)
+from dlcourse.notebooks import release_path, solution_cells, solution_path
+from dlcourse.grading.sandbox import Limits
 
 pytestmark = pytest.mark.slow
 CHAPTER = "01_fundamentals"

@@ -6,8 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tools import release as release_tool
-from tools.notebooks import chapters, nbgrader_meta, release_path, solution_cells, solution_path, graded_cells
+from dlcourse.authoring import release as release_tool
+from dlcourse.notebooks import chapters, nbgrader_meta, release_path, solution_cells, solution_path, graded_cells
 
 MUTANTS = Path(__file__).parent / "mutants"
 CHAPTERS = chapters()
@@ -19,7 +19,7 @@ def test_there_are_chapters():
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_release_equals_fresh_nbgrader_output(chapter):
-    changes = release_tool.release(chapter, write=False)  # what `python -m tools.release --check` runs
+    changes = release_tool.release(chapter, write=False)  # what `python -m dlcourse.authoring.release --check` runs
     assert not changes, f"notebooks/{chapter} is stale ({changes}); run `make release` and commit the result"
 
 

@@ -1,4 +1,4 @@
-"""tools.sandbox against hostile commands: run_limited stops each one by the right limit, and the
+"""dlcourse.grading.sandbox against hostile commands: run_limited stops each one by the right limit, and the
 jail (bubblewrap) in which students' code runs gives it no way out: no capabilities, no mounts,
 no namespaces, an allow-list file system, no network, its own processes only, limited disk and
 processes, none of the grader's environment."""
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.sandbox import JAIL_UID, Limits, jail_available, jail_missing_reason, pids_cgroup_root, run_jailed, run_limited
+from dlcourse.grading.sandbox import JAIL_UID, Limits, jail_available, jail_missing_reason, pids_cgroup_root, run_jailed, run_limited
 
 REPOSITORY = Path(__file__).resolve().parent.parent  # kept visible (read-only), as the grader keeps it
 
@@ -68,7 +68,7 @@ def test_huge_output_is_cut(tmp_path):
 
 
 def test_limits_are_set_without_prlimit_too(tmp_path, monkeypatch):
-    import tools.sandbox as sandbox
+    import dlcourse.grading.sandbox as sandbox
 
     real_which = sandbox.shutil.which
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None if name == "prlimit" else real_which(name))
@@ -141,7 +141,7 @@ def test_the_jail_sees_only_what_it_is_given(tmp_path):
     try:
         outcome = jailed(f"""
             import os
-            for path in [{str(REPOSITORY / "solutions")!r}, {str(REPOSITORY / "tools")!r}, {str(marker)!r},
+            for path in [{str(REPOSITORY / "solutions")!r}, {str(REPOSITORY / "dlcourse" / "grading" / "grade.py")!r}, {str(marker)!r},
                          {str(tmp_path / "class")!r}, {str(REPOSITORY / "README.md")!r}, "/etc/shadow", "/root"]:
                 print(os.path.exists(path), path)
             print(sorted(os.listdir({str(REPOSITORY)!r})))
@@ -250,7 +250,7 @@ def test_processes_are_limited_and_none_outlives_the_jail(tmp_path):
 
 
 def test_cgroups_left_by_a_killed_grader_are_removed():
-    from tools.sandbox import CGROUP_PREFIX, PidsCgroup
+    from dlcourse.grading.sandbox import CGROUP_PREFIX, PidsCgroup
 
     require_jail()
     root = pids_cgroup_root()
@@ -276,7 +276,7 @@ def test_the_jail_memory_counts_its_tmpfs_files(tmp_path):
     """An address-space limit per process does not count what a jail keeps in its tmpfs folders
     (RAM): the memory cgroup does. Files of 100 MiB written to /tmp and /dev/shm stop at the
     jail's memory limit (384 MiB), well before the disk limit of each folder (1 GiB) is reached."""
-    from tools.sandbox import memory_cgroup_root
+    from dlcourse.grading.sandbox import memory_cgroup_root
 
     require_jail()
     if memory_cgroup_root() is None:

@@ -1,12 +1,12 @@
-"""tools.sanitize keeps only inert content: text and raster images, escaped Markdown HTML."""
+"""dlcourse.grading.sanitize keeps only inert content: text and raster images, escaped Markdown HTML."""
 
 import base64
 
 import nbformat
 import pytest
 
-from tools.notebooks import release_path
-from tools.sanitize import SanitizeOutputs, escape_markdown_html, sanitize_output
+from dlcourse.notebooks import release_path
+from dlcourse.grading.sanitize import SanitizeOutputs, escape_markdown_html, sanitize_output
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(16)).decode()
 
@@ -68,7 +68,7 @@ def test_only_markdown_the_student_changed_is_escaped(tmp_path):
     "![i](attachment:missing.png)", "[a](&#106;avascript:alert(1))",
 ])
 def test_links_to_anything_but_http_mailto_or_an_attachment_show_the_cell_as_text(markdown):
-    from tools.sanitize import rendered_urls, sanitize_markdown
+    from dlcourse.grading.sanitize import rendered_urls, sanitize_markdown
 
     cell = nbformat.v4.new_markdown_cell(markdown)
     notes = sanitize_markdown(cell)
@@ -80,7 +80,7 @@ def test_links_to_anything_but_http_mailto_or_an_attachment_show_the_cell_as_tex
 @pytest.mark.parametrize("markdown", ["[course](https://example.org/a?b=c)", "[me](mailto:me@example.org)",
                                       "[up](#section)", "![plot](attachment:a.png)", "plain **bold** text"])
 def test_ordinary_links_stay_links(markdown):
-    from tools.sanitize import sanitize_markdown
+    from dlcourse.grading.sanitize import sanitize_markdown
 
     cell = nbformat.v4.new_markdown_cell(markdown)
     cell.attachments = {"a.png": {"image/png": PNG}}
@@ -88,7 +88,7 @@ def test_ordinary_links_stay_links(markdown):
 
 
 def test_attachments_over_the_size_limit_are_removed():
-    from tools.sanitize import MAX_ATTACHMENT_CHARS, sanitize_markdown
+    from dlcourse.grading.sanitize import MAX_ATTACHMENT_CHARS, sanitize_markdown
 
     big = "A" * (MAX_ATTACHMENT_CHARS + 4)
     cell = nbformat.v4.new_markdown_cell("![p](attachment:big.png)")

@@ -1,4 +1,4 @@
-"""tools.student_edition: what students receive holds the notebooks and utils, and no solution,
+"""dlcourse.authoring.student_edition: what students receive holds the notebooks and utils, and no solution,
 hidden test or grading tool."""
 
 import subprocess
@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from tools.feedback import secret_lines
-from tools.notebooks import RELEASE, ROOT, chapters
-from tools.student_edition import build
+from dlcourse.grading.feedback import secret_lines
+from dlcourse.notebooks import RELEASE, ROOT, chapters
+from dlcourse.authoring.student_edition import build
 
 
 @pytest.fixture(scope="module")
@@ -18,13 +18,13 @@ def edition(tmp_path_factory):
 
 def test_the_edition_holds_what_a_student_needs_and_nothing_of_the_instructors(edition):
     files = {str(p.relative_to(edition)) for p in edition.rglob("*") if p.is_file()}
-    assert {"Makefile", "README.md", "pyproject.toml", "environment.yml", "tools/install_data.sh",
+    assert {"Makefile", "README.md", "pyproject.toml", "environment.yml", "scripts/install_data.sh",
             "utils/__init__.py"} <= files
     for chapter in chapters():
         name = f"notebooks/{chapter}/{chapter}.ipynb"
         assert (edition / name).read_bytes() == (RELEASE / chapter / f"{chapter}.ipynb").read_bytes()
     assert not [f for f in files if f.startswith(("solutions/", "tests/", "grading/", ".git/"))
-                or f in ("nbgrader_config.py",) or (f.startswith("tools/") and f != "tools/install_data.sh")]
+                or f in ("nbgrader_config.py",) or (f.startswith(("dlcourse/", "scripts/")) and f != "scripts/install_data.sh")]
     assert (edition.parent / "student-edition.zip").exists()
 
 
@@ -33,7 +33,7 @@ def test_no_solution_or_hidden_test_is_in_the_edition(edition):
     release notebook, or in utils/, whose reference implementations they may read)."""
     import nbformat
 
-    from tools.notebooks import release_path
+    from dlcourse.notebooks import release_path
 
     shown = {line.strip() for chapter in chapters()
              for cell in nbformat.read(release_path(chapter), as_version=4).cells for line in cell.source.split("\n")}

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from nbgrader.validator import Validator
 
-from tools.notebooks import chapters, release_path, solution_cells, solution_path
+from dlcourse.notebooks import chapters, release_path, solution_cells, solution_path
 
 pytestmark = pytest.mark.slow
 MUTANTS = Path(__file__).parent / "mutants"
@@ -80,11 +80,11 @@ def test_validate_fails_only_where_the_autograder_takes_points(mutant, tmp_path)
 
 @pytest.mark.parametrize("chapter", chapters())
 def test_validate_runs_the_smoke_lessons_and_names_the_blank_exercise(chapter, tmp_path, monkeypatch, capsys):
-    """Validate pressed as JupyterLab does (tools.validate.press_validate: nbgrader's server
+    """Validate pressed as JupyterLab does (dlcourse.authoring.validate.press_validate: nbgrader's server
     extension code path), on a notebook whose SMOKE is left False and one exercise is blank: the
     lessons run their smoke sizes (the blank answer's error reports SMOKE = True), and the only
     failure is that exercise's test cell. The time is printed; `make bench` reports it."""
-    from tools.validate import validate_with_one_blank
+    from dlcourse.authoring.validate import validate_with_one_blank
 
     monkeypatch.delenv("DLCOURSE_SMOKE", raising=False)
     answer, seconds = validate_with_one_blank(chapter, tmp_path)

@@ -14,7 +14,7 @@ notebook runs, in JupyterLab, under nbgrader's Validate and in the grader alike:
   replaced by a function that raises the same error.
 
 The failing test cell then scores 0 and says why. With ``DLCOURSE_REFERENCE_CALLS=note`` (an
-instructor's setting, see ``python -m tools.grade --reference-calls note``) the call goes through
+instructor's setting, see ``python -m dlcourse.grading.grade --reference-calls note``) the call goes through
 and a notice is printed instead, which the grader reports in its summary.
 """
 

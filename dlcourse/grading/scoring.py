@@ -11,7 +11,7 @@ The course's test cells never end in a value (tests/test_notebooks.py checks the
 here a test cell scores 0 when any of its outputs is an error or stderr text, wherever it is, and
 its full points otherwise. :class:`NoPartialCredit` runs in the autograde pipeline before
 nbgrader's ``SaveAutoGrades`` and shows every result of a test cell as a plain display, so that
-nbgrader's rule gives the same score as :func:`test_cell_score`, which tools.grade uses to
+nbgrader's rule gives the same score as :func:`test_cell_score`, which dlcourse.grading.grade uses to
 recompute and check the scores nbgrader saved: the two gradebooks agree.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from tools.notebooks import nbgrader_meta
+from dlcourse.notebooks import nbgrader_meta
 
 
 def failed(outputs) -> bool:

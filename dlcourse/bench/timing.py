@@ -1,4 +1,4 @@
-"""Timing helpers shared by the benchmarks (tools.bench and the tools.bench_* modules it runs):
+"""Timing helpers shared by the benchmarks (dlcourse.bench.suite and the modules it runs):
 a function timed over repeats after one untimed warm-up call, and one printed result line."""
 
 from __future__ import annotations

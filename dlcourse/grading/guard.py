@@ -1,16 +1,16 @@
-"""nbgrader's Execute preprocessor, hardened for grading hostile submissions (tools.grade sets it).
+"""nbgrader's Execute preprocessor, hardened for grading hostile submissions (dlcourse.grading.grade sets it).
 
 A submission's code runs in the same kernel as the tests that grade it, so it can try to make
 them pass without solving the exercise, or to stop the grading. :class:`GuardedExecute` runs the
 notebook as nbgrader's Execute does, and also:
 
-- it starts the kernel through :class:`JailedKernelManager`: in tools.sandbox's jail (no
+- it starts the kernel through :class:`JailedKernelManager`: in dlcourse.grading.sandbox's jail (no
   capabilities, an allow-list file system, no network, its own processes, limited disk and
   processes), talking to nbgrader over Unix sockets;
 - before the first cell, it snapshots the attributes of the modules and classes tests compare
   with (builtins, math, operator, torch, torch.testing, torch.Tensor, torch.nn.functional, numpy,
   numpy.testing, numpy.ndarray), ``sys``'s hooks, and the whole state of IPython's shell and the
-  kernel (``snapshot_shell`` in tools/kernel_guard.py: every IPython/ipykernel object reachable from them, their
+  kernel (``snapshot_shell`` in dlcourse/grading/kernel_guard.py: every IPython/ipykernel object reachable from them, their
   classes' methods, lists and dicts of callables); before every test cell it puts back whatever
   the submission replaced, and removes globals that hide a built-in or rebind `torch`, `np` or
   `math`, so that `torch.allclose = lambda *a, **k: True`, `isinstance = ...`, a shadowed
@@ -31,7 +31,7 @@ notebook as nbgrader's Execute does, and also:
 
 What happened is written to ``execution-notes.json`` in the working directory, for the summary.
 The guard runs in the kernel's own Python process: determined tampering (code that finds and
-edits the snapshot, or a trace function that jumps over assertions) is not prevented; tools.precheck
+edits the snapshot, or a trace function that jumps over assertions) is not prevented; dlcourse.grading.precheck
 notes such code (get_ipython(), internals, sys.modules, trace functions, eval/exec) statically.
 """
 
@@ -55,12 +55,12 @@ from traitlets import Bool, Integer, List, Unicode
 
 from nbgrader.preprocessors import Execute
 
-from tools.notebooks import cell_label
-from tools.sandbox import Limits, PidsCgroup, jail_command, prlimit_command
+from dlcourse.notebooks import cell_label
+from dlcourse.grading.sandbox import Limits, PidsCgroup, jail_command, prlimit_command
 
 NOTES = "execution-notes.json"
 
-# The kernel side of the guard (tools/kernel_guard.py), bound read-only into the jail: the first cell
+# The kernel side of the guard (dlcourse/grading/kernel_guard.py), bound read-only into the jail: the first cell
 # loads it by path into a namespace of its own (so that globals the submission defines later, e.g.
 # `isinstance = ...`, cannot change what it does) and takes the snapshot; the snapshot lives in a
 # module, sys.modules["_dlcourse_guard"], whose `report()` restores and prints.
@@ -158,7 +158,7 @@ JAIL_SOCKETS = "/tmp/kernel-ipc"  # where the kernel binds its sockets, in the j
 
 
 class JailedKernelManager(AsyncKernelManager):
-    """A kernel manager that starts the kernel in tools.sandbox's jail (``jail`` True) or, with
+    """A kernel manager that starts the kernel in dlcourse.grading.sandbox's jail (``jail`` True) or, with
     ``jail`` False, only under its limits.
 
     The jail has no network (loopback aside), so the kernel talks to the grader over Unix sockets.
@@ -209,7 +209,7 @@ class JailedKernelManager(AsyncKernelManager):
                 break
             time.sleep(0.025)
         raise RuntimeError("the kernel's jail did not start (bubblewrap exited or is stuck); "
-                           "check that `bwrap` runs on this machine (tools.sandbox.jail_available)")
+                           "check that `bwrap` runs on this machine (dlcourse.grading.sandbox.jail_available)")
 
     @property
     def limits(self) -> Limits:
@@ -408,7 +408,7 @@ class GuardedExecute(Execute):
 
     def _restore_before(self, cell, index: int) -> str | None:
         """Before a graded cell: stop the threads the submission left running and put back what it
-        replaced (tools.kernel_guard's report()). Returns why the test cell cannot be graded, or None: the
+        replaced (dlcourse.grading.kernel_guard's report()). Returns why the test cell cannot be graded, or None: the
         restore step did not run to its end (no nonce line: its code was replaced or skipped) or
         failed, or a thread of the submission could not be stopped."""
         nonce = secrets.token_hex(12)

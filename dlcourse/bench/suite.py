@@ -2,12 +2,12 @@
 `import utils` time, the overhead of `utils.training.fit`, the speed and memory of reference
 implementations against the PyTorch built-ins, chapter 03's batching and optimiser, chapter 04's
 convolutions (loops, unfold, F.conv2d; channels_last and bfloat16), chapter 06's attention against
-the fused kernels (tools/bench_attention.py; flash attention where a GPU is present), chapter 07's
-ROC AUC and average precision on 10 million scores against scikit-learn (tools/bench_metrics.py), Validate on
-every chapter with one exercise blank (tools/validate.py), and grading a class of 60 (tools/bench_grading.py: sequential vs parallel, overhead against papermill). Every
+the fused kernels (dlcourse/bench/attention.py; flash attention where a GPU is present), chapter 07's
+ROC AUC and average precision on 10 million scores against scikit-learn (dlcourse/bench/metrics.py), Validate on
+every chapter with one exercise blank (dlcourse/authoring/validate.py), and grading a class of 60 (dlcourse/bench/grading.py: sequential vs parallel, overhead against papermill). Every
 figure states its hardware, versions and number of runs.
 
-    python -m tools.bench [--chapters 01_fundamentals] [--repeats 3] [--skip-notebooks] [--skip-grading]
+    python -m dlcourse.bench [--chapters 01_fundamentals] [--repeats 3] [--skip-notebooks] [--skip-grading]
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from tools.notebooks import ROOT, chapters, execute, solution_path, tool_environment
-from tools.timing import line, timed
+from dlcourse.notebooks import ROOT, chapters, execute, solution_path, tool_environment
+from dlcourse.bench.timing import line, timed
 from utils import fundamentals, memory_report
 from utils.device import Timer, get_device
 from utils.training import fit
@@ -206,9 +206,9 @@ def bench_recurrent(repeats: int) -> list[dict]:
 
 def bench_validate(names: list[str], repeats: int) -> list[dict]:
     """Validate pressed as JupyterLab does, on each chapter with one exercise blank and SMOKE left
-    False (tools.validate): nbgrader runs the lessons in smoke mode (target: under 15 s for
+    False (dlcourse.authoring.validate): nbgrader runs the lessons in smoke mode (target: under 15 s for
     chapters 01-03, under 20 s for later ones)."""
-    from tools.validate import validate_with_one_blank
+    from dlcourse.authoring.validate import validate_with_one_blank
 
     print("\nValidate (JupyterLab's button, one exercise blank, SMOKE left False):")
     results = []
@@ -220,7 +220,7 @@ def bench_validate(names: list[str], repeats: int) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="course bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--chapters", nargs="*", default=None, help="default: all")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-notebooks", action="store_true")
@@ -239,18 +239,18 @@ def main(argv: list[str] | None = None) -> int:
     report["results"] += bench_mlp(args.repeats)
     report["results"] += bench_conv(args.repeats)
     report["results"] += bench_recurrent(args.repeats)
-    from tools.bench_attention import bench_attention
+    from dlcourse.bench.attention import bench_attention
 
     print()
     report["results"] += bench_attention(args.repeats)
-    from tools.bench_metrics import bench_metrics
+    from dlcourse.bench.metrics import bench_metrics
 
     print()
     report["results"] += bench_metrics(repeats=args.repeats)
     if not args.skip_grading:
-        from tools.bench_grading import bench_grading
+        from dlcourse.bench.grading import bench_grading
 
-        print("\ngrading (tools.grade, chapter 01, smoke mode):")
+        print("\ngrading (dlcourse.grading.grade, chapter 01, smoke mode):")
         report["results"] += bench_grading(args.students, args.repeats)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2))

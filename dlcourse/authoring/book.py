@@ -1,6 +1,6 @@
 """Build the course's Jupyter Book (student edition) offline.
 
-    python -m tools.book [--mode full|smoke] [--output build/book]
+    python -m dlcourse.authoring.book [--mode full|smoke] [--output build/book]
 
 Stages book/ into the output folder, executes every release notebook there with its exercise
 and test cells skipped (they are shown, not run), removes widget state (which would load
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from tools.notebooks import ROOT, chapters, execute, release_path, tool_environment
+from dlcourse.notebooks import ROOT, chapters, execute, release_path, tool_environment
 
 BOOK = ROOT / "book"
 MATHJAX_VERSION = "3.2.2"
@@ -108,7 +108,7 @@ def build(output: Path, smoke: bool) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.book", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="course book", description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=["full", "smoke"], default="full", help="run the lessons in full or smoke mode")
     parser.add_argument("--output", type=Path, default=ROOT / "build" / "book")
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """The grading guard's kernel side: runs inside the student's (jailed) kernel, never in the grader.
 
-tools.guard's first cell loads this file by path (``runpy.run_path``, the file bound read-only into
+dlcourse.grading.guard's first cell loads this file by path (``runpy.run_path``, the file bound read-only into
 the jail) and calls :func:`install` before any of the submission's cells run. ``install`` takes a
 snapshot of what tests compare with (builtins, math, operator, torch, numpy and their testing
 modules, ``sys``'s hooks, every IPython/ipykernel object reachable from the shell and the kernel)
@@ -13,7 +13,7 @@ and registers a module ``_dlcourse_guard`` whose
 - ``release(names)`` (run after a cell that ran out of memory) deletes those globals and collects.
 
 Everything here runs in the submission's own Python process: it raises the cost of tampering, it
-does not make tampering impossible (see tools.guard and the README). Names of builtins are bound
+does not make tampering impossible (see dlcourse.grading.guard and the README). Names of builtins are bound
 once at install time, so that later changes to builtins cannot alter what the guard does. Nothing
 runs at import: the module only defines functions, so it can be imported and tested outside a kernel.
 """

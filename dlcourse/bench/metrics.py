@@ -3,7 +3,7 @@ cumulative sum, in PyTorch) against sklearn.metrics.roc_auc_score and average_pr
 the same 10 million float64 scores with ties (3 decimals), one positive in 20; the values agree
 to 1e-12 (checked here too).
 
-    python -m tools.bench_metrics [--samples 10000000] [--repeats 3]
+    python -m dlcourse.bench.metrics [--samples 10000000] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import statistics
 import torch
 from sklearn import metrics as sk
 
-from tools.timing import timed
+from dlcourse.bench.timing import timed
 from utils import metrics
 
 
@@ -46,7 +46,7 @@ def bench_metrics(samples: int = 10_000_000, repeats: int = 3) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.bench_metrics", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m dlcourse.bench.metrics", description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)

@@ -1,9 +1,9 @@
 """Grading benchmark (part of `make bench`): a class of chapter 01 submissions, mixed correct,
 partly wrong and hostile, graded sequentially (1 worker) and in parallel (one worker per core)
-by tools.grade; and the cost of autograding one submission against running the same notebook
+by dlcourse.grading.grade; and the cost of autograding one submission against running the same notebook
 once with papermill.
 
-    python -m tools.bench_grading [--students 60] [--repeats 3] [--parallel-only]
+    python -m dlcourse.bench.grading [--students 60] [--repeats 3] [--parallel-only]
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import nbformat
 
-from tools.grade import autograde_isolated, grade_submissions
-from tools.notebooks import ROOT, execute, solution_cells, solution_path
-from tools.precheck import inspect_submission
-from tools.release import generate, scratch_course
-from tools.sandbox import Limits
+from dlcourse.grading.grade import autograde_isolated, grade_submissions
+from dlcourse.notebooks import ROOT, execute, solution_cells, solution_path
+from dlcourse.grading.precheck import inspect_submission
+from dlcourse.authoring.release import generate, scratch_course
+from dlcourse.grading.sandbox import Limits
 
 CHAPTER = "01_fundamentals"
 MUTANTS = ROOT / "tests" / "mutants" / CHAPTER
@@ -154,7 +154,7 @@ def bench_grading(students: int = 60, repeats: int = 3, workers: int | None = No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.bench_grading", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m dlcourse.bench.grading", description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--parallel-only", action="store_true", help="skip grading the class on one worker")

@@ -8,7 +8,7 @@ and of each fused backend PyTorch has there (math, memory-efficient, flash; flas
 precision, so every GPU row is given in float32 and bfloat16), at longer sequences too. Needs
 only torch and utils, so that it runs on a GPU machine without the course's Jupyter stack.
 
-    python -m tools.bench_attention [--repeats 5] [--lengths 128 512 2048]
+    python -m dlcourse.bench.attention [--repeats 5] [--lengths 128 512 2048]
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def bench_attention(repeats: int = 3, lengths=(128, 512, 2048), gpu_lengths=GPU_
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.bench_attention", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m dlcourse.bench.attention", description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--lengths", type=int, nargs="+", default=[128, 512, 2048], help="CPU sequence lengths")
     parser.add_argument("--gpu-lengths", type=int, nargs="+", default=list(GPU_LENGTHS))

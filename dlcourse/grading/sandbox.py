@@ -1,6 +1,6 @@
 """Limits and confinement for grading untrusted code.
 
-Two layers, used by tools.grade:
+Two layers, used by dlcourse.grading.grade:
 
 - :func:`run_limited` runs one trusted command (a submission's `nbgrader autograde`) with a wall
   clock (the whole process group gets SIGKILL at the limit), CPU-time and address-space limits
@@ -12,7 +12,7 @@ Two layers, used by tools.grade:
   installation and virtual environment, the course's ``utils`` package, data folders), plus a
   working folder, ``/tmp``, ``/dev/shm`` and a home folder that are private, size-limited tmpfs
   (``Limits.disk_bytes`` each; nothing written there reaches the host). The repository's
-  ``solutions/`` and ``tools/``, the grading course and its gradebook, other students' files and
+  ``solutions/`` and ``dlcourse/`` (but its kernel guard), the grading course and its gradebook, other students' files and
   the grader's home folder are simply absent. Inside, the code runs as uid 1000 of a new user
   namespace with every capability set, the bounding set included, empty and ``no_new_privs`` set
   (bwrap does this), so it cannot mount, unmount, remount, create namespaces (``--disable-userns``),
@@ -25,7 +25,7 @@ Two layers, used by tools.grade:
   else ``RLIMIT_NPROC``, which Linux does not enforce when the jail's user maps to root outside.
 
 Where bubblewrap cannot run (:func:`jail_available`; not installed, or no user namespaces) the
-kernel runs unconfined with the limits only, and tools.grade warns.
+kernel runs unconfined with the limits only, and dlcourse.grading.grade warns.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the course's tools need, where the system allows it; otherwise says
 # what to do. bubblewrap (`bwrap`) builds the jail in which a submission's code runs
-# (tools/sandbox.py); chromium is the browser of the tests that open the formgrader and the
+# (dlcourse/grading/sandbox.py); chromium is the browser of the tests that open the formgrader and the
 # feedback (Playwright drives it; it never downloads a browser of its own).
 set -u
 missing=()
@@ -21,7 +21,7 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
 fi
 cat <<MSG
 system: missing Debian packages: ${missing[*]}. Students need neither. Instructors who grade need
-  bubblewrap: without it a submission's code runs with the grader's rights (tools.grade warns).
+  bubblewrap: without it a submission's code runs with the grader's rights (dlcourse.grading.grade warns).
   The browser tests of \`make test\` need chromium. Install them with
     sudo apt-get install ${missing[*]}
 MSG

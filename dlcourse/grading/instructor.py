@@ -1,15 +1,15 @@
 """The instructor's command-line tool, wrapping nbgrader.
 
-    python -m tools.instructor release [CHAPTER ...] [--check]
-    python -m tools.instructor collect SOURCE --assignment 03_mlp [--course grading] [--id-pattern REGEX]
-    python -m tools.instructor grade --assignment 03_mlp [--course grading] [--workers N] [--timeout S]
-    python -m tools.instructor feedback --assignment 03_mlp [--course grading]
-    python -m tools.instructor report --assignment 03_mlp [--course grading]
+    python -m dlcourse.grading.instructor release [CHAPTER ...] [--check]
+    python -m dlcourse.grading.instructor collect SOURCE --assignment 03_mlp [--course grading] [--id-pattern REGEX]
+    python -m dlcourse.grading.instructor grade --assignment 03_mlp [--course grading] [--workers N] [--timeout S]
+    python -m dlcourse.grading.instructor feedback --assignment 03_mlp [--course grading]
+    python -m dlcourse.grading.instructor report --assignment 03_mlp [--course grading]
 
-``release`` regenerates notebooks/ from solutions/ (atomic: see tools/release.py). ``collect``
+``release`` regenerates notebooks/ from solutions/ (atomic: see dlcourse/authoring/release.py). ``collect``
 places submissions from nbgrader's ``submitted/`` layout, a folder of loose notebooks or an LMS
-.zip export into ``<course>/submitted/<student>/<assignment>/`` (see tools/collect.py) and lists
-every file it could not place. ``grade`` autogrades what ``collect`` placed (tools/grade.py:
+.zip export into ``<course>/submitted/<student>/<assignment>/`` (see dlcourse/grading/collect.py) and lists
+every file it could not place. ``grade`` autogrades what ``collect`` placed (dlcourse/grading/grade.py:
 parallel, isolated, limited), ``feedback`` regenerates the HTML feedback without hidden tests,
 and ``report`` reads the gradebook and writes grades.csv, the per-exercise table and two plots.
 """
@@ -20,14 +20,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from tools import grade as grade_tool
-from tools import release as release_tool
-from tools.collect import DEFAULT_ID_PATTERN, collect
-from tools.notebooks import ROOT, chapters
+from dlcourse.grading import grade as grade_tool
+from dlcourse.authoring import release as release_tool
+from dlcourse.grading.collect import DEFAULT_ID_PATTERN, collect
+from dlcourse.notebooks import ROOT, chapters
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.instructor", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     release = commands.add_parser("release", help="regenerate notebooks/ from solutions/")
     release.add_argument("chapters", nargs="*")

@@ -40,11 +40,10 @@ import warnings
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from io import StringIO
-from pathlib import Path
 
 import nbformat
 
-from tools.notebooks import ROOT, chapters, nbgrader_meta, solution_path
+from dlcourse.notebooks import ROOT, chapters, nbgrader_meta, solution_path
 
 EQUIVALENTS = ROOT / "tests" / "mutation_equivalents.toml"
 HAND_WRITTEN = ROOT / "tests" / "mutants"
@@ -530,7 +529,7 @@ def isolated_report(chapter: str, exercises: list[str] | None = None) -> Chapter
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="course mutation", description=__doc__.splitlines()[0])
     parser.add_argument("chapters", nargs="*", help="chapters to test (default: all)")
     parser.add_argument("--exercise", action="append", help="only this exercise (repeatable)")
     parser.add_argument("--show", choices=["survivors", "unclear", "all"], default="survivors",

@@ -1,15 +1,15 @@
 """Autograde a class's submissions with the real nbgrader, in parallel, each one isolated.
 
-    python -m tools.grade SUBMISSIONS [--assignment 01_fundamentals] [--course grading] [--workers N]
+    python -m dlcourse.grading.grade SUBMISSIONS [--assignment 01_fundamentals] [--course grading] [--workers N]
                                       [--timeout S] [--cell-timeout S] [--memory-gib G]
 
 SUBMISSIONS holds one folder per student, in nbgrader's `submitted/` layout
 (``<student>/<assignment>/<assignment>.ipynb``, as `nbgrader collect`, `zip_collect` or
-`python -m tools.instructor collect` leave it) or flat (``<student>/<assignment>.ipynb``). Each
-notebook is checked without running it (tools.precheck: readable, of this assignment, test cells
+`python -m dlcourse.grading.instructor collect` leave it) or flat (``<student>/<assignment>.ipynb``). Each
+notebook is checked without running it (dlcourse.grading.precheck: readable, of this assignment, test cells
 put back as released, suspicious code noted), then autograded by `nbgrader autograde` with the
-smoke parameters (DLCOURSE_SMOKE=1) and tools.guard's hardened Execute, in its own scratch course
-under tools.sandbox (limits on wall clock, CPU time and memory; no network, own PID namespace,
+smoke parameters (DLCOURSE_SMOKE=1) and dlcourse.grading.guard's hardened Execute, in its own scratch course
+under dlcourse.grading.sandbox (limits on wall clock, CPU time and memory; no network, own PID namespace,
 read-only file system with the class's files hidden, where the system allows it), N at a time.
 Scores are recomputed from the autograded notebook and merged one by one into the class gradebook
 of the course folder (default: grading/, git-ignored), and feedback without the hidden tests is
@@ -37,16 +37,16 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
-from tools import mathjax
-from tools.collect import printable, valid_student_id
-from tools.guard import NOTES, out_of_memory
-from tools.notebooks import ROOT, SOLUTIONS, cell_label, graded_cells, nbgrader_meta, solution_path, tool_environment
-from tools.precheck import inspect_submission
-from tools.release import ReleaseError, generate, scratch_course
-from tools.sanitize import CUT_NOTICE, notice
-from tools.scoring import test_cell_score
+from dlcourse.authoring import mathjax
+from dlcourse.grading.collect import printable, valid_student_id
+from dlcourse.grading.guard import NOTES, out_of_memory
+from dlcourse.notebooks import ROOT, SOLUTIONS, cell_label, graded_cells, nbgrader_meta, solution_path, tool_environment
+from dlcourse.grading.precheck import inspect_submission
+from dlcourse.authoring.release import ReleaseError, generate, scratch_course
+from dlcourse.grading.sanitize import CUT_NOTICE, notice
+from dlcourse.grading.scoring import test_cell_score
 from utils.exercises import MODE_ENV as REFERENCE_CALLS_ENV
-from tools.sandbox import Limits, PidsCgroup, jail_available, jail_missing_reason, run_limited
+from dlcourse.grading.sandbox import Limits, PidsCgroup, jail_available, jail_missing_reason, run_limited
 
 REFERENCE_NOTICE = re.compile(r"\[course\] \S+ calls \S+, the course's reference implementation of this exercise")
 
@@ -203,7 +203,7 @@ FEEDBACK_MEMORY = 4 * 2**30  # address space of the process that renders it
 
 
 def generate_feedback(course: Path, assignment: str, students: list[str], workers: int | None = None) -> dict[str, Path | None]:
-    """HTML feedback per student (hidden tests stripped by tools.feedback.StripHiddenTests, set in
+    """HTML feedback per student (hidden tests stripped by dlcourse.grading.feedback.StripHiddenTests, set in
     nbgrader_config.py), ``workers`` students at a time; None for a student whose feedback could
     not be generated."""
     limits = Limits(wall_seconds=FEEDBACK_SECONDS, cpu_seconds=FEEDBACK_SECONDS, memory_bytes=FEEDBACK_MEMORY)
@@ -328,7 +328,7 @@ def read_scores(course: Path, assignment: str, student: str) -> dict[str, float]
 
 def scores_from_notebook(path: Path, max_scores: dict[str, float]) -> dict[str, float]:
     """Auto-graded scores recomputed from an autograded notebook's outputs by the course's rule
-    (tools.scoring: a test cell with an error or any stderr output anywhere scores 0, else its full
+    (dlcourse.grading.scoring: a test cell with an error or any stderr output anywhere scores 0, else its full
     points; never partial credit), with the class's points, not the points written in the
     submission's metadata."""
     nb = nbformat.read(path, as_version=4)
@@ -348,10 +348,10 @@ def notes_from_outputs(path: Path) -> list[str]:
     displays a million outputs is one note, not a million), cells stopped at the time limit first:
     cells stopped at the time limit, cells that ran out of memory, test cells that wrote to stderr
     (nbgrader scores those 0 even when every check passed), cells that filled their disk space,
-    active content (HTML, JavaScript...) that tools.sanitize turned into text or removed, and
+    active content (HTML, JavaScript...) that dlcourse.grading.sanitize turned into text or removed, and
     Markdown the grader changed (script links, attachments). Other errors are the student's to
     fix, and score 0."""
-    from tools.sanitize import CHANGED_NOTICE
+    from dlcourse.grading.sanitize import CHANGED_NOTICE
 
     found: list[tuple[int, str]] = []  # (priority, note); 0: time-outs
     for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
@@ -480,12 +480,12 @@ def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: 
 
 
 GRADING_CONFIG = """
-# added by tools.grade for grading in the sandbox
+# added by dlcourse.grading.grade for grading in the sandbox
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import IgnorePattern, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata
-from tools.guard import GuardedExecute
-from tools.sanitize import SanitizeOutputs
-from tools.scoring import NoPartialCredit
+from dlcourse.grading.guard import GuardedExecute
+from dlcourse.grading.sanitize import SanitizeOutputs
+from dlcourse.grading.scoring import NoPartialCredit
 c.Autograde.autograde_preprocessors = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        SanitizeOutputs, NoPartialCredit, SaveAutoGrades, AssignLatePenalties,
                                        CheckCellMetadata]
@@ -523,10 +523,10 @@ def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment
     Returns (None or the reason it failed, the scratch course, what happened while it ran). The
     scratch course gets a copy of ``gradebook`` (the assignment and its cells): a snapshot that
     nothing writes to while submissions are graded (see ``snapshot_gradebook``). nbgrader runs
-    the course's code only; the submission's code runs in its kernel, which tools.guard starts in
-    tools.sandbox's jail (where ``limits.isolate`` and the system allow it): it sees Python, /usr,
+    the course's code only; the submission's code runs in its kernel, which dlcourse.grading.guard starts in
+    dlcourse.grading.sandbox's jail (where ``limits.isolate`` and the system allow it): it sees Python, /usr,
     the course's ``utils`` and the data, and a private copy of its working folder; nothing of the
-    scratch course, the class course, other students, solutions/, tools/ or the home folder.
+    scratch course, the class course, other students, solutions/, dlcourse/ or the home folder.
     """
     scratch = work / student
     shutil.rmtree(scratch, ignore_errors=True)
@@ -753,7 +753,7 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.grade", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m dlcourse.grading.grade", description=__doc__.split("\n\n")[0])
     parser.add_argument("submissions", type=Path, help="folder with one sub-folder per student")
     parser.add_argument("--assignment", default="01_fundamentals")
     parser.add_argument("--course", type=Path, default=ROOT / "grading", help="scratch course folder (default: grading/)")

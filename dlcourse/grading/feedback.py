@@ -21,7 +21,7 @@ import nbformat
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from tools.scoring import is_test_cell
+from dlcourse.grading.scoring import is_test_cell
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 LINE_OF_ERROR = re.compile(r"line (\d+)")
@@ -64,7 +64,7 @@ def secret_lines(assignment: str) -> frozenset[str]:
     """Stripped lines of ``assignment``'s hidden tests and solution blocks that its release does not show."""
     import nbformat
 
-    from tools.notebooks import release_path, solution_path
+    from dlcourse.notebooks import release_path, solution_path
 
     try:
         solution = nbformat.read(solution_path(assignment), as_version=4)

@@ -1,4 +1,4 @@
-"""Checks a submitted notebook before it is autograded (tools.grade), outside the sandbox.
+"""Checks a submitted notebook before it is autograded (dlcourse.grading.grade), outside the sandbox.
 
 :func:`inspect_submission` says whether the file can be graded at all (valid JSON and nbformat,
 a notebook of this assignment and not of another one) and prepares the copy that is graded:
@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 from nbformat.reader import NotJSONError
 
-from tools.notebooks import cell_label, chapters, nbgrader_meta, release_path, solution_path
+from dlcourse.notebooks import cell_label, chapters, nbgrader_meta, release_path, solution_path
 
 MODULES = {"torch", "numpy", "math", "builtins", "operator", "sys", "IPython", "unittest", "random", "os", "nbgrader"}
 HOOKS = {"set_custom_exc": "IPython's exception handler", "ast_transformers": "IPython's AST transformers",

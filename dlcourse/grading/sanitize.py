@@ -3,7 +3,7 @@
 A graded notebook is opened by the instructor in nbgrader's formgrader (served by the Jupyter
 server, with the instructor's session) and returned to the student as HTML feedback. Anything a
 student's code displayed as HTML, JavaScript, SVG, Markdown, LaTeX or a widget, or wrote as raw
-HTML into a Markdown cell, would run there as script. :class:`SanitizeOutputs` (in tools.grade's
+HTML into a Markdown cell, would run there as script. :class:`SanitizeOutputs` (in dlcourse.grading.grade's
 autograde pipeline, before anything is stored in the class course) keeps of every output only
 text and raster images (PNG, JPEG, GIF with valid base64 data and numeric sizes); other formats
 are shown as escaped text. Markdown cells the student changed get their raw HTML tags escaped and
@@ -222,7 +222,7 @@ class SanitizeOutputs(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         self._left = self.max_notebook_chars
-        from tools.notebooks import release_path
+        from dlcourse.notebooks import release_path
 
         assignment = resources.get("nbgrader", {}).get("assignment")
         try:
@@ -237,7 +237,7 @@ class SanitizeOutputs(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "markdown" and cell.source not in self._released:  # the course's own HTML is trusted
             notes = sanitize_markdown(cell)
-            if notes:  # tools.grade reads the notes from this first line
+            if notes:  # dlcourse.grading.grade reads the notes from this first line
                 cell.source = CHANGED.format(notes="; ".join(notes)).replace("\n", " ") + "\n\n" + cell.source
         lesson = cell.cell_type == "code" and cell.source in self._released
         for output in cell.get("outputs", []):

@@ -1,6 +1,6 @@
 """Generate the student release (notebooks/) from the instructor source (solutions/).
 
-`python -m tools.release [CHAPTER ...]` runs the real `nbgrader generate_assignment` in a
+`python -m dlcourse.authoring.release [CHAPTER ...]` runs the real `nbgrader generate_assignment` in a
 scratch course folder and, only when it succeeded, swaps the result into notebooks/. The
 committed release is never deleted before a new one exists (nbgrader's own `--force` would).
 `--check` compares instead of writing and exits 1 when notebooks/ is out of date.
@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tools.notebooks import RELEASE, ROOT, SOLUTIONS, chapters, tool_environment
+from dlcourse.notebooks import RELEASE, ROOT, SOLUTIONS, chapters, tool_environment
 
 
 class ReleaseError(RuntimeError):
@@ -95,7 +95,7 @@ def release(chapter: str, write: bool = True) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.release", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="course release", description=__doc__.split("\n\n")[0])
     parser.add_argument("chapters", nargs="*", help="default: every chapter in solutions/")
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if notebooks/ is stale")
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """The student edition of the course: what students receive, without solutions or hidden tests.
 
-    python -m tools.student_edition [--output build/student-edition] [--zip]
+    python -m dlcourse.authoring.student_edition [--output build/student-edition] [--zip]
 
 This repository holds ``solutions/`` (every answer and hidden test) and the grading tools, so
 students must not work in a clone of it. The student edition is a folder (and, with ``--zip``, an
@@ -18,10 +18,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tools.notebooks import ROOT, chapters
+from dlcourse.notebooks import ROOT, chapters
 
 OUTPUT = ROOT / "build" / "student-edition"
-COPIED = ("notebooks", "utils", "pyproject.toml", "environment.yml", "tools/install_data.sh")
+COPIED = ("notebooks", "utils", "pyproject.toml", "environment.yml", "scripts/install_data.sh")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 
 MAKEFILE = """\
@@ -53,7 +53,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) data ## create .venv with the pinned packages and the Jupyter kernel, install the offline data
 
 data: ## install the offline datasets where the system allows it (Fashion-MNIST, from chapter 04 on)
-\t@bash tools/install_data.sh
+\t@bash scripts/install_data.sh
 
 lab: setup ## start JupyterLab on the chapters
 \t$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -125,7 +125,7 @@ def build(output: Path = OUTPUT, archive: bool = False) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.student_edition", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="course student-edition", description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", type=Path, default=OUTPUT, help=f"folder to write (default: {OUTPUT})")
     parser.add_argument("--zip", action="store_true", help="also write <output>.zip")
     args = parser.parse_args(argv)

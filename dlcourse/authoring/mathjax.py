@@ -7,21 +7,22 @@ page a student opens contacts a third party. nbconvert looks the macro up in
 ``JUPYTER_PATH`` first. :func:`install` writes such a folder, ``build/jupyter``, whose macro
 carries MathJax 3 itself (``tex-svg.js``, from the same npm package the book uses, inlined: a
 feedback page is one self-contained file, as nbgrader releases it, and SVG output needs no font
-files). tools.grade renders feedback with it, and `make lab` / the README's formgrader command
+files). dlcourse.grading.grade renders feedback with it, and `make lab` / the README's formgrader command
 start Jupyter with it on ``JUPYTER_PATH``. Where the npm package cannot be had (no npm, no cache),
 the macro loads nothing, so formulas show as LaTeX but no page contacts anyone.
 
-    python -m tools.mathjax    # writes build/jupyter/nbconvert/templates/base/mathjax.html.j2
+    python -m dlcourse.authoring.mathjax    # writes build/jupyter/nbconvert/templates/base/mathjax.html.j2
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tarfile
 from pathlib import Path
 
-from tools.notebooks import ROOT
+from dlcourse.notebooks import ROOT
 
 DATA = ROOT / "build" / "jupyter"  # a Jupyter data folder: put it first on JUPYTER_PATH
 TEMPLATE = DATA / "nbconvert" / "templates" / "base" / "mathjax.html.j2"
@@ -32,12 +33,12 @@ CONFIG = """window.MathJax = {
   options: {ignoreHtmlClass: 'tex2jax_ignore', processHtmlClass: 'tex2jax_process'},
   svg: {fontCache: 'global'}
 };"""
-NONE = "<!-- MathJax is not installed (python -m tools.mathjax): formulas show as LaTeX; nothing is loaded -->"
+NONE = "<!-- MathJax is not installed (python -m dlcourse.authoring.mathjax): formulas show as LaTeX; nothing is loaded -->"
 
 
 def script() -> str | None:
-    """MathJax 3's tex-svg.js from the npm package (tools.book fetches it once), or None."""
-    from tools.book import BookError, mathjax_archive
+    """MathJax 3's tex-svg.js from the npm package (dlcourse.authoring.book fetches it once), or None."""
+    from dlcourse.authoring.book import BookError, mathjax_archive
 
     try:
         with tarfile.open(mathjax_archive()) as archive:
@@ -80,7 +81,8 @@ def environment() -> dict[str, str]:
     return {"JUPYTER_PATH": os.pathsep.join(dict.fromkeys(paths))}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(prog="course formgrader-template", description=__doc__.split("\n\n")[0]).parse_args(argv)
     install()
     if not available():
         print("MathJax could not be installed (npm and the npm registry are needed once): feedback and the "

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from tools.notebooks import ROOT, nbgrader_meta, release_path, solution_cells, solution_path
+from dlcourse.notebooks import ROOT, nbgrader_meta, release_path, solution_cells, solution_path
 
 BLANK = "NotImplementedError(f'left blank (SMOKE = {SMOKE})')"  # the error says which mode the lessons ran in
 

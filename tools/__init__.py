@@ -1,1 +1,0 @@
-"""Instructor and maintainer tools: release, grading, book and benchmarks (`make help`)."""
