@@ -23,6 +23,12 @@ def test_the_readme_table_has_a_row_per_chapter():
         f"the README's chapter table lists {rows}; solutions/ holds {chapters()}: add or remove rows")
 
 
+def test_the_book_intro_has_a_row_per_chapter():
+    rows = re.findall(r"^\| \[(\d\d) · .*\]\(chapters/(\S+)\.ipynb\)", (ROOT / "book" / "intro.md").read_text(), flags=re.MULTILINE)
+    assert [chapter for _, chapter in rows] == chapters(), (
+        f"book/intro.md's chapter table links {[c for _, c in rows]}; solutions/ holds {chapters()}")
+
+
 def test_every_chapter_has_hand_written_mutants():
     missing = [c for c in chapters() if not list((ROOT / "tests" / "mutants" / c).glob("*.py"))]
     assert not missing, f"chapters without hand-written mutants in tests/mutants/: {missing}"

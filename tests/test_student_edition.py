@@ -26,6 +26,7 @@ def test_the_edition_holds_what_a_student_needs_and_nothing_of_the_instructors(e
     assert not [f for f in files if f.startswith(("solutions/", "tests/", "grading/", ".git/"))
                 or f in ("nbgrader_config.py",) or (f.startswith(("dlcourse/", "scripts/")) and f != "scripts/install_data.sh")]
     assert (edition.parent / "student-edition.zip").exists()
+    assert "LICENSE" in files and "dlcourse" not in (edition / "pyproject.toml").read_text()
 
 
 def test_no_solution_or_hidden_test_is_in_the_edition(edition):

@@ -21,7 +21,7 @@ from pathlib import Path
 from dlcourse.notebooks import ROOT, chapters
 
 OUTPUT = ROOT / "build" / "student-edition"
-COPIED = ("notebooks", "utils", "pyproject.toml", "environment.yml", "scripts/install_data.sh")
+COPIED = ("notebooks", "utils", "environment.yml", "scripts/install_data.sh", "LICENSE")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 
 MAKEFILE = """\
@@ -100,6 +100,16 @@ Chapters: {chapters}.
 """
 
 
+def students_pyproject(text: str) -> str:
+    """The repository's pyproject.toml without the instructors' package and its `course` command
+    (neither is in the student edition): the same pinned dependencies, `utils` alone installed."""
+    scripts = '[project.scripts]\ncourse = "dlcourse.cli:main"\n\n'
+    packages = 'include = ["utils", "utils.*", "dlcourse", "dlcourse.*"]'
+    if scripts not in text or packages not in text:
+        raise ValueError("pyproject.toml no longer has the [project.scripts] and packages lines the student edition removes")
+    return text.replace(scripts, "").replace(packages, 'include = ["utils", "utils.*"]')
+
+
 def build(output: Path = OUTPUT, archive: bool = False) -> Path:
     """Write the student edition into ``output`` (replaced whole, staged first); with ``archive``
     also ``output``.zip. Returns the folder."""
@@ -113,6 +123,7 @@ def build(output: Path = OUTPUT, archive: bool = False) -> Path:
             shutil.copytree(source, target, ignore=IGNORED)
         else:
             shutil.copy2(source, target)
+    (staged / "pyproject.toml").write_text(students_pyproject((ROOT / "pyproject.toml").read_text()))
     (staged / "Makefile").write_text(MAKEFILE)
     names = chapters()
     (staged / "README.md").write_text(README.format(first=names[0], chapters=", ".join(names)))
