@@ -27,6 +27,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 ($(KERNEL))"
+	$(BIN)/python scripts/configure_lab.py
 	touch $(STAMP)
 
 setup: $(STAMP) system data ## create .venv with the pinned packages, the kernel, the grading jail and the offline data

@@ -21,7 +21,7 @@ from pathlib import Path
 from dlcourse.notebooks import ROOT, chapters
 
 OUTPUT = ROOT / "build" / "student-edition"
-COPIED = ("notebooks", "utils", "environment.yml", "scripts/install_data.sh", "LICENSE")
+COPIED = ("notebooks", "utils", "environment.yml", "scripts/install_data.sh", "scripts/configure_lab.py", "LICENSE")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 
 MAKEFILE = """\
@@ -48,6 +48,7 @@ $(STAMP): pyproject.toml
 \t$(BIN)/python -m pip install --quiet --upgrade pip
 \t$(BIN)/python -m pip install --quiet -e .
 \t$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 ($(KERNEL))"
+\t$(BIN)/python scripts/configure_lab.py --student
 \ttouch $(STAMP)
 
 setup: $(STAMP) data ## create .venv with the pinned packages and the Jupyter kernel, install the offline data
