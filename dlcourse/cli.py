@@ -29,7 +29,7 @@ COMMANDS = {
     "grade": ("dlcourse.grading.instructor", "autograde a class in parallel, each submission in a jail", ["grade"]),
     "feedback": ("dlcourse.grading.instructor", "HTML feedback without hidden tests for every graded student",
                  ["feedback"]),
-    "report": ("dlcourse.grading.instructor", "grades.csv, per-exercise statistics and plots", ["report"]),
+    "report": ("dlcourse.grading.instructor", "grades-<assignment>.csv, per-exercise statistics and plots", ["report"]),
     "mutation": ("dlcourse.authoring.mutation", "mutation testing of the exercises' tests", []),
     "book": ("dlcourse.authoring.book", "build the Jupyter Book site offline", []),
     "student-edition": ("dlcourse.authoring.student_edition", "the repository as students receive it", []),

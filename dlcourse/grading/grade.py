@@ -15,7 +15,7 @@ Scores are recomputed from the autograded notebook and merged one by one into th
 of the course folder (default: grading/, git-ignored), and feedback without the hidden tests is
 generated. A broken, hanging or hostile submission is reported and never stops the class's run;
 the gradebook only ever receives complete autograde results. Finally a table per student and per
-exercise is printed and written to <course>/grades.csv, followed by the summary of submissions
+exercise is printed and written to <course>/grades-<assignment>.csv, followed by the summary of submissions
 that need attention and why (also kept in <course>/attention/<assignment>.json).
 """
 
@@ -635,7 +635,7 @@ def fingerprint(path: Path) -> str:
 
 
 def grade_submissions(submissions: dict[str, Path | str], assignment: str, course: Path,
-                      feedback: bool = True, log=print, workers: int | None = None,
+                      feedback: bool = True, log=lambda text: print(text, flush=True), workers: int | None = None,
                       limits: Limits = Limits(), cell_seconds: int | None = None,
                       notes: dict[str, list[str]] | None = None, reference_calls: str = "zero",
                       force: bool = False) -> Report:
@@ -650,6 +650,8 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
     included) are unchanged since the student was last graded is not graded again unless
     ``force``; the report lists them. Before anything changes the class gradebook, a backup of
     it is kept (``backup_gradebook``). Marks the instructor entered are kept (merge_into_gradebook)."""
+    log(f"grading {assignment}: {len(submissions)} submission(s) into {course}; first the gradebook backup and "
+        "nbgrader's generate_assignment (about 20 s), then each submission in its own jail")
     scratch_course(course)
     backup_gradebook(course)
     generate(assignment, course)  # puts the assignment, its cells and points into the gradebook
@@ -752,6 +754,12 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
     return report
 
 
+def output_paths(course: Path, assignment: str) -> tuple[Path, Path]:
+    """The class's grades and nbgrader's export for one assignment (one file each per assignment,
+    so that grading another chapter does not overwrite them)."""
+    return course / f"grades-{assignment}.csv", course / f"export-{assignment}.csv"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dlcourse.grading.grade", description=__doc__.split("\n\n")[0])
     parser.add_argument("submissions", type=Path, help="folder with one sub-folder per student")
@@ -798,10 +806,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print()
     print(report.table())
-    report.write_csv(args.course / "grades.csv")
-    export_grades(args.course, args.assignment, args.course / "export.csv")
-    print(f"\ngrades: {args.course / 'grades.csv'} | for a learning-management system (nbgrader's export): "
-          f"{args.course / 'export.csv'} | feedback (no hidden tests): {args.course / 'feedback'}")
+    grades, exported = output_paths(args.course, args.assignment)
+    report.write_csv(grades)
+    export_grades(args.course, args.assignment, exported)
+    print(f"\ngrades: {grades} | for a learning-management system (nbgrader's export): "
+          f"{exported} | feedback (no hidden tests): {args.course / 'feedback'}")
     print("\n" + (report.attention() or f"all {len(report.students)} submissions graded; none needs attention"))
     return 0 if all(r.status == "graded" for r in report.students) else 1
 

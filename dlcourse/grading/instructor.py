@@ -11,7 +11,7 @@ places submissions from nbgrader's ``submitted/`` layout, a folder of loose note
 .zip export into ``<course>/submitted/<student>/<assignment>/`` (see dlcourse/grading/collect.py) and lists
 every file it could not place. ``grade`` autogrades what ``collect`` placed (dlcourse/grading/grade.py:
 parallel, isolated, limited), ``feedback`` regenerates the HTML feedback without hidden tests,
-and ``report`` reads the gradebook and writes grades.csv, the per-exercise table and two plots.
+and ``report`` reads the gradebook and writes grades-<assignment>.csv, the per-exercise table and two plots.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--reference-calls", choices=["zero", "note"], default="zero",
                        help="an answer calling the course's reference of its exercise scores 0 (default) or is noted")
     feedback = commands.add_parser("feedback", help="HTML feedback without hidden tests for every graded student")
-    report = commands.add_parser("report", help="grades.csv, per-exercise statistics and plots from the gradebook")
+    report = commands.add_parser("report", help="grades-<assignment>.csv, per-exercise statistics and plots from the gradebook")
     for command in (grade, feedback, report):
         command.add_argument("--assignment", required=True, choices=chapters())
         command.add_argument("--course", type=Path, default=ROOT / "grading", help="course folder (default: grading/)")
@@ -80,10 +80,11 @@ def main(argv: list[str] | None = None) -> int:
                   + (f"; FAILED for: {', '.join(missing)}" if missing else ""))
             return 1 if missing else 0
         print(class_report.table())
-        class_report.write_csv(args.course / "grades.csv")
-        export = grade_tool.export_grades(args.course.resolve(), args.assignment, args.course / "export.csv")
-        plots = class_report.plot(args.course / "plots")
-        print(f"\ngrades: {args.course / 'grades.csv'} | nbgrader's export: {export} | "
+        grades, exported = grade_tool.output_paths(args.course, args.assignment)
+        class_report.write_csv(grades)
+        export = grade_tool.export_grades(args.course.resolve(), args.assignment, exported)
+        plots = class_report.plot(args.course / "plots" / args.assignment)
+        print(f"\ngrades: {grades} | nbgrader's export: {export} | "
               f"plots: {', '.join(str(p) for p in plots)}")
         print("\n" + (class_report.attention() or "no submission needs attention"))
         return 0
