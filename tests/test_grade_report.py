@@ -53,6 +53,37 @@ def test_plots_are_written(tmp_path):
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000 for p in paths)
 
 
+def test_plots_count_whole_students_and_show_the_written_answers(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    written = Report("01_x", {"test_a": 1.0}, [
+        StudentResult("ann", "graded", {"test_a": 1.0}, written={"essay": 2.0}),
+        StudentResult("ben", "graded", {"test_a": 0.0}, written={"essay": None}),
+    ], written_max={"essay": 2.0})
+    captured = []
+    original = plt.Figure.savefig
+
+    def keep(figure, *args, **kwargs):
+        captured.append(figure)
+        return original(figure, *args, **kwargs)
+
+    plt.Figure.savefig = keep
+    try:
+        written.plot(tmp_path)
+    finally:
+        plt.Figure.savefig = original
+    totals, exercises = (figure.axes[0] for figure in captured)
+    ticks = [t for t in totals.get_yticks() if 0 <= t <= totals.get_ylim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks), f"students are counted whole: {ticks}"
+    labels = [label.get_text() for label in exercises.get_xticklabels()]
+    assert labels == ["a", "essay (1 graded by hand)"], labels
+    heights = [bar.get_height() for bar in exercises.patches]
+    assert heights == [50.0, 100.0, 50.0, 100.0], heights  # mean score a, essay; full marks a, essay
+
+
 def test_snapshot_holds_committed_rows_while_another_connection_writes(tmp_path):
     course = tmp_path / "course"
     course.mkdir()

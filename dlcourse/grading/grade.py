@@ -161,11 +161,13 @@ class Report:
 
     def plot(self, folder: Path) -> list[Path]:
         """Write totals.png (distribution of totals) and exercises.png (mean score and share of
-        full marks per test cell) into ``folder``; returns the paths."""
+        full marks per test cell, and per written answer over those graded by hand so far) into
+        ``folder``; returns the paths."""
         import matplotlib
 
         matplotlib.use("Agg")  # files only, no display needed
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
 
         folder.mkdir(parents=True, exist_ok=True)
         graded = [r for r in self.students if r.status == "graded"]
@@ -174,20 +176,28 @@ class Report:
         ax.hist([r.total for r in graded], bins=min(20, max(5, len(graded))), range=(0, self.max_total))
         ax.set_xlabel(f"total points (of {self.max_total:g}; written answers as graded so far)")
         ax.set_ylabel("students")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole students, never 0.5
         ax.set_title(f"{self.assignment}: {len(graded)} graded, {len(self.students) - len(graded)} not graded")
         fig.tight_layout()
         totals = folder / "totals.png"
         fig.savefig(totals, dpi=100)
         plt.close(fig)
-        fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(ids)), 3.8))
-        positions = range(len(ids))
+        written = list(self.written_max)
+        fig, ax = plt.subplots(figsize=(max(6, 0.8 * (len(ids) + len(written))), 3.8))
+        positions = range(len(ids) + len(written))
         mean = [100 * sum(r.scores.get(i, 0.0) for r in graded) / (len(graded) * self.max_scores[i]) if graded else 0
                 for i in ids]
         full = [100 * sum(r.scores.get(i, 0.0) == self.max_scores[i] for r in graded) / len(graded) if graded else 0
                 for i in ids]
+        for i in written:  # written answers: over the students whose answer was graded by hand so far
+            marked = [r.written[i] for r in graded if r.written.get(i) is not None]
+            mean.append(100 * sum(marked) / (len(marked) * self.written_max[i]) if marked and self.written_max[i] else 0)
+            full.append(100 * sum(v == self.written_max[i] for v in marked) / len(marked) if marked else 0)
+        labels = [i.removeprefix("test_") for i in ids] + [
+            f"{i} ({sum(r.written.get(i) is not None for r in graded)} graded by hand)" for i in written]
         ax.bar([x - 0.2 for x in positions], mean, width=0.4, label="mean score, % of the points")
         ax.bar([x + 0.2 for x in positions], full, width=0.4, label="test cell passed (full marks), % of students")
-        ax.set_xticks(list(positions), [i.removeprefix("test_") for i in ids], rotation=30, ha="right")
+        ax.set_xticks(list(positions), labels, rotation=30, ha="right")
         ax.set_ylim(0, 100)
         ax.legend(fontsize=8)
         ax.set_title(f"{self.assignment}: per exercise")
