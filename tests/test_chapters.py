@@ -32,3 +32,35 @@ def test_the_book_intro_has_a_row_per_chapter():
 def test_every_chapter_has_hand_written_mutants():
     missing = [c for c in chapters() if not list((ROOT / "tests" / "mutants" / c).glob("*.py"))]
     assert not missing, f"chapters without hand-written mutants in tests/mutants/: {missing}"
+
+
+def test_sizes_are_named_one_per_line():
+    """Each chapter's sizes: the parameters cell (full sizes) and the `if SMOKE:` block (smoke sizes)
+    assign one name per line, and the smoke block only overrides parameters. A positional tuple
+    (`A, B, C = 1, 2, 3`) that someone reorders on one side only would fail silently."""
+    import ast
+
+    import nbformat
+
+    from dlcourse.notebooks import solution_path
+
+    for chapter in chapters():
+        cells = nbformat.read(solution_path(chapter), as_version=4).cells
+        parameters = next(c for c in cells if "parameters" in c.metadata.get("tags", []))
+        names = set()
+        for node in ast.parse(parameters.source).body:
+            if isinstance(node, ast.Assign):
+                assert all(isinstance(t, ast.Name) for t in node.targets), \
+                    f"{chapter}: one parameter per line, not {ast.unparse(node)[:80]}"
+                names |= {t.id for t in node.targets}
+        blocks = [node for c in cells if c.cell_type == "code" and "if SMOKE:" in c.source
+                  for node in ast.walk(ast.parse(c.source)) if isinstance(node, ast.If)
+                  and isinstance(node.test, ast.Name) and node.test.id == "SMOKE"]
+        for block in blocks:
+            for statement in block.body:
+                if isinstance(statement, ast.Assign) and all(isinstance(t, ast.Name) for t in statement.targets):
+                    assert statement.targets[0].id in names or not statement.targets[0].id.isupper(), \
+                        f"{chapter}: `if SMOKE:` sets {statement.targets[0].id}, which is not a parameter"
+                elif isinstance(statement, ast.Assign):
+                    assert not any(isinstance(t, ast.Tuple) and all(isinstance(e, ast.Name) and e.id.isupper() for e in t.elts)
+                                   for t in statement.targets), f"{chapter}: one smoke size per line, not {ast.unparse(statement)[:80]}"
