@@ -7,7 +7,9 @@ from contextlib import closing
 
 import nbformat
 
-from dlcourse.grading.grade import Report, StudentResult, check_notebook, notes_from_outputs, scores_from_notebook, snapshot_gradebook
+from dlcourse.grading.grade import check_notebook, notes_from_outputs, scores_from_notebook
+from dlcourse.grading.gradebook import snapshot_gradebook
+from dlcourse.grading.report import Report, StudentResult
 
 CHAPTER = "01_fundamentals"
 

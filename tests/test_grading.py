@@ -16,7 +16,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlcourse.grading.grade import find_submissions, grade_submissions, report_from_gradebook
+from dlcourse.grading.grade import find_submissions, grade_submissions
+from dlcourse.grading.gradebook import report_from_gradebook
 from dlcourse.notebooks import chapters, release_path, solution_cells, solution_path, graded_cells
 
 MUTANTS = Path(__file__).parent / "mutants"

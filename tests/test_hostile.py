@@ -20,7 +20,8 @@ import pytest
 
 import active_content
 from dlcourse.grading.feedback import hidden_line_numbers, secret_lines
-from dlcourse.grading.grade import find_extras, find_submissions, grade_submissions, report_from_gradebook
+from dlcourse.grading.grade import find_extras, find_submissions, grade_submissions
+from dlcourse.grading.gradebook import report_from_gradebook
 from dlcourse.notebooks import ROOT, graded_cells, release_path, solution_cells, solution_path
 from dlcourse.grading.sandbox import Limits, jail_available, jail_missing_reason
 

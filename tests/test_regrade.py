@@ -18,7 +18,8 @@ import nbformat
 import pytest
 
 from formgrader import api, formgrader
-from dlcourse.grading.grade import (export_grades, find_submissions, grade_submissions, report_from_gradebook)
+from dlcourse.grading.grade import find_submissions, grade_submissions
+from dlcourse.grading.gradebook import export_grades, report_from_gradebook
 from dlcourse.notebooks import release_path, solution_cells, solution_path
 from dlcourse.grading.sandbox import Limits
 

@@ -22,16 +22,12 @@ that need attention and why (also kept in <course>/attention/<assignment>.json).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import re
 import shutil
-import statistics
 import sys
-from contextlib import closing
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -45,167 +41,13 @@ from dlcourse.grading.precheck import inspect_submission
 from dlcourse.authoring.release import ReleaseError, generate, scratch_course
 from dlcourse.grading.sanitize import CUT_NOTICE, notice
 from dlcourse.grading.scoring import test_cell_score
+from dlcourse.grading.report import Report, StudentResult, output_paths
+from dlcourse.grading.gradebook import (backup_gradebook, export_grades, load_attention, merge_into_gradebook, read_result,
+                                        read_scores, save_attention, snapshot_gradebook, written_answers)
 from utils.exercises import MODE_ENV as REFERENCE_CALLS_ENV
 from dlcourse.grading.sandbox import Limits, PidsCgroup, jail_available, jail_missing_reason, run_limited
 
 REFERENCE_NOTICE = re.compile(r"\[course\] \S+ calls \S+, the course's reference implementation of this exercise")
-
-
-@dataclass
-class StudentResult:
-    student: str
-    status: str  # "graded", or why not
-    scores: dict[str, float] = field(default_factory=dict)  # grade_id -> score of auto-graded cells
-    feedback: Path | None = None
-    notes: list[str] = field(default_factory=list)  # what needs the instructor's attention, graded or not
-    written: dict[str, float | None] = field(default_factory=dict)  # written answer -> manual score (None: not yet)
-    extra_credit: float = 0.0
-    needs_manual: list[str] = field(default_factory=list)  # cells that still need grading by hand
-
-    @property
-    def automatic(self) -> float:
-        """Points of the auto-graded cells (an instructor's manual override of one counts)."""
-        return sum(self.scores.values())
-
-    @property
-    def manual(self) -> float:
-        return sum(score for score in self.written.values() if score is not None)
-
-    @property
-    def total(self) -> float:
-        return self.automatic + self.manual + self.extra_credit
-
-
-@dataclass
-class Report:
-    assignment: str
-    max_scores: dict[str, float]  # auto-graded test cells
-    students: list[StudentResult]
-    written_max: dict[str, float] = field(default_factory=dict)  # written answers, graded by hand
-    skipped: list[str] = field(default_factory=list)  # students not graded again: nothing changed
-
-    @property
-    def max_total(self) -> float:
-        return sum(self.max_scores.values()) + sum(self.written_max.values())
-
-    def table(self) -> str:
-        """One row per student: the total out of the assignment's full total (written answers
-        included; ``*``: some are not graded by hand yet), then every cell's points (``-``: not
-        graded yet); then the mean and the share of full marks per cell."""
-        ids, written = list(self.max_scores), list(self.written_max)
-        width = max([len("full marks %")] + [len(s.student) for s in self.students])
-        header = f"{'student':<{width}}  {'total':>12}  " + "  ".join(ids + written)
-        lines = [header, "-" * len(header)]
-        for result in self.students:
-            if result.status != "graded":
-                lines.append(f"{result.student:<{width}}  {'-':>12}  NOT GRADED: {result.status}")
-                continue
-            cells = [f"{result.scores.get(i, 0):>{len(i)}.1f}" for i in ids]
-            cells += [f"{result.written[i]:>{len(i)}.1f}" if result.written.get(i) is not None else f"{'-':>{len(i)}}"
-                      for i in written]
-            total = f"{result.total:.1f}/{self.max_total:.1f}" + ("*" if result.needs_manual else " ")
-            lines.append(f"{result.student:<{width}}  {total:>12}  {'  '.join(cells)}")
-        graded = [r for r in self.students if r.status == "graded"]
-        if graded:
-            means = [statistics.fmean(r.scores.get(i, 0.0) for r in graded) for i in ids]
-            full = [100 * sum(r.scores.get(i, 0.0) == self.max_scores[i] for r in graded) / len(graded) for i in ids]
-            for i in written:
-                marked = [r.written[i] for r in graded if r.written.get(i) is not None]
-                means.append(statistics.fmean(marked) if marked else None)
-                full.append(100 * sum(v == self.written_max[i] for v in marked) / len(marked) if marked else None)
-            mean_total = statistics.fmean(r.total for r in graded)
-            lines.append("-" * len(header))
-            lines.append(f"{'mean':<{width}}  {mean_total:>12.1f}  " + "  ".join(
-                f"{v:>{len(i)}.1f}" if v is not None else f"{'-':>{len(i)}}" for i, v in zip(ids + written, means)))
-            lines.append(f"{'full marks %':<{width}}  {'':>12}  " + "  ".join(
-                f"{v:>{len(i)}.1f}" if v is not None else f"{'-':>{len(i)}}" for i, v in zip(ids + written, full)))
-            pending = [r.student for r in graded if r.needs_manual]
-            if pending:
-                lines.append(f"* {len(pending)} of {len(graded)} graded students have cells that still need grading by "
-                             "hand: their totals, and the mean total, count those cells as 0 so far; the written "
-                             "answers' statistics use the answers graded so far")
-        return "\n".join(lines)
-
-    def attention(self) -> str:
-        """Every submission that was not graded or that needs a look, and why ("" if none)."""
-        lines = []
-        for r in self.students:
-            reasons = ([f"NOT GRADED: {r.status}"] if r.status != "graded" else []) + r.notes
-            if reasons:
-                lines.append(f"{r.student}:" + "".join(f"\n  - {reason}" for reason in reasons))
-        skipped = (f"{len(self.skipped)} submissions were not graded again: their notebook and the release are "
-                   f"unchanged since their last grading (--force grades them again): {', '.join(self.skipped)}"
-                   if self.skipped else "")
-        if not lines:
-            return skipped
-        return "\n".join(filter(None, [skipped, f"{len(lines)} of {len(self.students)} submissions need attention:"])) \
-            + "\n" + "\n".join(lines)
-
-    def write_csv(self, path: Path) -> None:
-        """grades.csv: per student the automatic and manual points, extra credit, the total out of
-        the assignment's full total, whether cells still need grading by hand, every cell's
-        points (empty: not graded yet) and the notes."""
-        with open(path, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["student", "status", "automatic", "manual", "extra_credit", "total", "max_total",
-                             "needs_manual_grading", *self.max_scores, *self.written_max, "notes"])
-            for r in self.students:
-                graded = r.status == "graded"
-                writer.writerow([r.student, r.status, r.automatic if graded else "", r.manual if graded else "",
-                                 r.extra_credit if graded else "", r.total if graded else "", self.max_total,
-                                 ", ".join(r.needs_manual) if graded else "",
-                                 *(r.scores.get(i, "") for i in self.max_scores),
-                                 *("" if r.written.get(i) is None else r.written[i] for i in self.written_max),
-                                 " | ".join(r.notes)])
-
-
-    def plot(self, folder: Path) -> list[Path]:
-        """Write totals.png (distribution of totals) and exercises.png (mean score and share of
-        full marks per test cell, and per written answer over those graded by hand so far) into
-        ``folder``; returns the paths."""
-        import matplotlib
-
-        matplotlib.use("Agg")  # files only, no display needed
-        import matplotlib.pyplot as plt
-        from matplotlib.ticker import MaxNLocator
-
-        folder.mkdir(parents=True, exist_ok=True)
-        graded = [r for r in self.students if r.status == "graded"]
-        ids = list(self.max_scores)
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.hist([r.total for r in graded], bins=min(20, max(5, len(graded))), range=(0, self.max_total))
-        ax.set_xlabel(f"total points (of {self.max_total:g}; written answers as graded so far)")
-        ax.set_ylabel("students")
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole students, never 0.5
-        ax.set_title(f"{self.assignment}: {len(graded)} graded, {len(self.students) - len(graded)} not graded")
-        fig.tight_layout()
-        totals = folder / "totals.png"
-        fig.savefig(totals, dpi=100)
-        plt.close(fig)
-        written = list(self.written_max)
-        fig, ax = plt.subplots(figsize=(max(6, 0.8 * (len(ids) + len(written))), 3.8))
-        positions = range(len(ids) + len(written))
-        mean = [100 * sum(r.scores.get(i, 0.0) for r in graded) / (len(graded) * self.max_scores[i]) if graded else 0
-                for i in ids]
-        full = [100 * sum(r.scores.get(i, 0.0) == self.max_scores[i] for r in graded) / len(graded) if graded else 0
-                for i in ids]
-        for i in written:  # written answers: over the students whose answer was graded by hand so far
-            marked = [r.written[i] for r in graded if r.written.get(i) is not None]
-            mean.append(100 * sum(marked) / (len(marked) * self.written_max[i]) if marked and self.written_max[i] else 0)
-            full.append(100 * sum(v == self.written_max[i] for v in marked) / len(marked) if marked else 0)
-        labels = [i.removeprefix("test_") for i in ids] + [
-            f"{i} ({sum(r.written.get(i) is not None for r in graded)} graded by hand)" for i in written]
-        ax.bar([x - 0.2 for x in positions], mean, width=0.4, label="mean score, % of the points")
-        ax.bar([x + 0.2 for x in positions], full, width=0.4, label="test cell passed (full marks), % of students")
-        ax.set_xticks(list(positions), labels, rotation=30, ha="right")
-        ax.set_ylim(0, 100)
-        ax.legend(fontsize=8)
-        ax.set_title(f"{self.assignment}: per exercise")
-        fig.tight_layout()
-        exercises = folder / "exercises.png"
-        fig.savefig(exercises, dpi=100)
-        plt.close(fig)
-        return [totals, exercises]
 
 
 FEEDBACK_SECONDS = 300  # one student's feedback page (a graded notebook is capped: seconds suffice)
@@ -228,70 +70,6 @@ def generate_feedback(course: Path, assignment: str, students: list[str], worker
 
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:  # each one is a subprocess
         return dict(zip(students, pool.map(one, students)))
-
-
-def written_answers(assignment: str) -> dict[str, float]:
-    """grade_id -> points of the written answers (Markdown cells graded by hand)."""
-    nb = nbformat.read(solution_path(assignment), as_version=4)
-    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"]) for c in nb.cells
-            if nbgrader_meta(c).get("grade") and nbgrader_meta(c).get("solution")}
-
-
-def read_result(course: Path, assignment: str, student: str, result: StudentResult,
-                written: dict[str, float]) -> StudentResult:
-    """Fill ``result`` from the class gradebook: auto-graded points (nbgrader's score: an
-    instructor's manual override counts), written answers' manual points, extra credit, and the
-    cells that still need grading by hand. ``written``: the assignment's written answers
-    (:func:`written_answers`, read once per report, not once per student)."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        notebook = gradebook.find_submission_notebook(assignment, assignment, student)
-        result.scores = {g.name: float(g.score) for g in notebook.grades if g.name not in written}
-        result.written = {g.name: (None if g.manual_score is None else float(g.manual_score))
-                          for g in notebook.grades if g.name in written}
-        result.extra_credit = float(sum(g.extra_credit or 0.0 for g in notebook.grades))
-        result.needs_manual = sorted(g.name for g in notebook.grades if g.needs_manual_grade)
-    return result
-
-
-def export_grades(course: Path, assignment: str, path: Path) -> Path:
-    """nbgrader's own CSV export (its ``CsvExportPlugin``: assignment, duedate, timestamp,
-    student_id, last_name, first_name, email, raw_score, late_submission_penalty, score,
-    max_score), for a learning-management system's import."""
-    from nbgrader.api import Gradebook
-    from nbgrader.plugins import CsvExportPlugin
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        CsvExportPlugin(to=str(path), assignment=[assignment]).export(gradebook)
-    return path
-
-
-def report_from_gradebook(course: Path, assignment: str) -> Report:
-    """The report of every submission of ``assignment`` recorded in ``course``'s gradebook."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    max_scores = graded_cells(nbformat.read(solution_path(assignment), as_version=4))
-    database = course / "gradebook.db"
-    if not database.exists():
-        raise FileNotFoundError(f"no gradebook at {database}; grade the class first (make grade)")
-    with Gradebook(f"sqlite:///{database}") as gradebook:
-        try:
-            submissions = gradebook.find_assignment(assignment).submissions
-        except MissingEntry:
-            raise FileNotFoundError(f"the gradebook {database} has no assignment {assignment!r}") from None
-        students = sorted(submission.student.id for submission in submissions)
-    try:
-        attention = json.loads(_attention_file(course, assignment).read_text())
-    except (OSError, ValueError):
-        attention = {}
-    written = written_answers(assignment)
-    graded = [read_result(course, assignment, student,
-                          StudentResult(student, "graded", notes=attention.get(student, {}).get("notes", [])), written)
-              for student in students]
-    not_graded = [StudentResult(student, entry["status"], notes=entry.get("notes", []))
-                  for student, entry in sorted(attention.items()) if student not in students and entry.get("status") != "graded"]
-    return Report(assignment, max_scores, graded + not_graded, written)
 
 
 def find_submissions(folder: Path, assignment: str) -> dict[str, Path | str]:
@@ -325,15 +103,6 @@ def find_extras(folder: Path, submissions: dict[str, Path | str]) -> dict[str, l
 def check_notebook(path: Path, assignment: str) -> str | None:
     """None if ``path`` is a notebook of ``assignment`` that nbgrader can grade, else what is wrong."""
     return inspect_submission(path, assignment).problem
-
-
-def read_scores(course: Path, assignment: str, student: str) -> dict[str, float]:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        notebook = gradebook.find_submission_notebook(assignment, assignment, student)
-        return {grade.name: float(grade.auto_score or 0.0) for grade in notebook.grades
-                if grade.cell.cell_type == "code" and grade.auto_score is not None}
 
 
 def scores_from_notebook(path: Path, max_scores: dict[str, float]) -> dict[str, float]:
@@ -401,94 +170,6 @@ def notes_from_outputs(path: Path) -> list[str]:
     return notes
 
 
-def answer_cells(assignment: str) -> dict[str, str]:
-    """grade_id of every graded cell -> grade_id of the cell whose source it grades: a written
-    answer grades itself, a test cell the answer cell before it."""
-    nb = nbformat.read(solution_path(assignment), as_version=4)
-    found, answer = {}, None
-    for cell in nb.cells:
-        meta = nbgrader_meta(cell)
-        if meta.get("solution"):
-            answer = meta.get("grade_id")
-        if meta.get("grade"):
-            found[meta["grade_id"]] = meta["grade_id"] if meta.get("solution") else answer
-    return found
-
-
-def _sources(path: Path) -> dict[str, str]:
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except (OSError, ValueError):
-        return {}
-    return {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells if nbgrader_meta(c).get("grade_id")}
-
-
-def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: str, original: Path,
-                         scores: dict[str, float]) -> list[str]:
-    """Put one student's autograde results from a scratch course into the class course: the
-    original submission (only if the course has none: what collect placed is never replaced), the
-    autograded notebook, and the auto-graded scores ``scores`` (checked against the notebook by
-    the caller). Only the autograded notebook (and its timestamp) is copied, never other files in its
-    folder. Everything the instructor entered for the student's earlier submission is kept:
-    manual scores (of written answers, and overrides of auto-graded cells), extra credit, manual
-    comments and the flag. A manual score whose answer changed since (a resubmission) stays
-    visible, and its cell needs manual grading again. Returns a note per such cell."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    answers = answer_cells(assignment)
-    before = _sources(course / "autograded" / student / assignment / f"{assignment}.ipynb")
-    after = _sources(scratch / "autograded" / student / assignment / f"{assignment}.ipynb")
-    notes = []
-    kept = course / "submitted" / student / assignment / f"{assignment}.ipynb"
-    if not kept.exists():
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(original, kept)
-    target = course / "autograded" / student / assignment
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    graded = scratch / "autograded" / student / assignment
-    for name in (f"{assignment}.ipynb", "timestamp.txt"):  # never other files: the graded notebook is what counts
-        if (graded / name).is_file():
-            shutil.copy(graded / name, target / name)
-    with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}") as source, \
-            Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        gradebook.update_or_create_student(student)
-        marks, comments, flagged = {}, {}, False  # what the instructor entered for the earlier submission
-        try:
-            for notebook in gradebook.find_submission(assignment, student).notebooks:
-                flagged = flagged or notebook.flagged
-                marks.update({g.name: (g.manual_score, g.extra_credit) for g in notebook.grades
-                              if g.manual_score is not None or g.extra_credit})
-                comments.update({c.name: c.manual_comment for c in notebook.comments if c.manual_comment})
-            gradebook.remove_submission(assignment, student)
-        except MissingEntry:
-            pass
-        graded = source.find_submission(assignment, student)
-        with gradebook.db.no_autoflush:  # nbgrader builds the submission's rows before adding them
-            gradebook.add_submission(assignment, student, timestamp=graded.timestamp)
-        for notebook in graded.notebooks:
-            for grade in notebook.grades:
-                target = gradebook.find_grade(grade.name, notebook.name, assignment, student)
-                if grade.name in scores:
-                    target.auto_score, target.needs_manual_grade = scores[grade.name], False
-                else:  # written answers: left for the instructor
-                    target.auto_score, target.needs_manual_grade = None, True
-                if grade.name in marks:
-                    target.manual_score, target.extra_credit = marks[grade.name]
-                    answer = answers.get(grade.name, grade.name)
-                    changed = before.get(answer) != after.get(answer)
-                    target.needs_manual_grade = changed or (target.manual_score is None and target.auto_score is None)
-                    if changed and target.manual_score is not None:
-                        notes.append(f"{answer} changed since {grade.name} was graded by hand: the manual score "
-                                     f"{target.manual_score:g} is kept, and the cell needs manual grading again")
-            for comment in gradebook.find_submission_notebook(notebook.name, assignment, student).comments:
-                if comment.name in comments:
-                    comment.manual_comment = comments[comment.name]
-            gradebook.find_submission_notebook(notebook.name, assignment, student).flagged = flagged
-        gradebook.db.commit()
-    return notes
-
-
 GRADING_CONFIG = """
 # added by dlcourse.grading.grade for grading in the sandbox
 from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -508,21 +189,6 @@ c.JailedKernelManager.cpu_seconds = {cpu!r}
 c.JailedKernelManager.readable = {readable!r}
 c.JailedKernelManager.home = {home!r}
 """
-
-
-def snapshot_gradebook(course: Path, target: Path) -> Path:
-    """A consistent copy of the course's gradebook at ``target``, through SQLite's backup API.
-
-    Workers copy this snapshot, never the class gradebook itself: the class gradebook is written
-    (results merged in) while other submissions start, and a file copied in the middle of a write
-    can be torn."""
-    import sqlite3
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)
-    with closing(sqlite3.connect(course / "gradebook.db")) as source, closing(sqlite3.connect(target)) as copy:
-        source.backup(copy)
-    return target
 
 
 def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment: str, gradebook: Path, work: Path,
@@ -584,58 +250,6 @@ def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment
     last = outcome.stderr.strip().splitlines()[-1:] or outcome.stdout.strip().splitlines()[-1:]
     reason = " | ".join(errors[-3:])[:500] or f"exit code {outcome.returncode}" + "".join(f": {line[:300]}" for line in last)
     return f"nbgrader autograde failed: {reason}", scratch, notes
-
-
-def _attention_file(course: Path, assignment: str) -> Path:
-    return course / "attention" / f"{assignment}.json"
-
-
-def load_attention(course: Path, assignment: str) -> dict:
-    try:
-        known = json.loads(_attention_file(course, assignment).read_text())
-    except (OSError, ValueError):
-        return {}
-    return known if isinstance(known, dict) else {}
-
-
-def save_attention(course: Path, assignment: str, results: list[StudentResult],
-                   fingerprints: dict[str, dict[str, str]] | None = None) -> None:
-    """Record each student's status and notes of this run (merged with earlier runs), for `report`,
-    and, for a graded submission, the fingerprints of its notebook and of the release it was
-    graded against (incremental grading compares them)."""
-    path = _attention_file(course, assignment)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    known = load_attention(course, assignment)
-    known.update({r.student: {"status": r.status, "notes": r.notes,
-                              **((fingerprints or {}).get(r.student, {}) if r.status == "graded" else {})}
-                  for r in results})
-    staged = path.with_suffix(".tmp")
-    staged.write_text(json.dumps(known, indent=1, sort_keys=True))
-    staged.replace(path)
-
-
-BACKUPS = 10  # gradebook backups kept per course
-
-
-def backup_gradebook(course: Path, keep: int = BACKUPS) -> Path | None:
-    """A timestamped copy of the class gradebook, through SQLite's backup API (consistent even
-    while something else writes it), in <course>/backups/; only the newest ``keep`` are kept.
-    None when there is no gradebook yet. Restore one by copying it over <course>/gradebook.db
-    while nothing grades (README: *Restoring the gradebook*)."""
-    import sqlite3
-    from datetime import datetime
-
-    database = course / "gradebook.db"
-    if not database.exists():
-        return None
-    folder = course / "backups"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"gradebook-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.db"
-    with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(target)) as copy:
-        source.backup(copy)
-    for old in sorted(folder.glob("gradebook-*.db"))[:-keep]:
-        old.unlink()
-    return target
 
 
 def fingerprint(path: Path) -> str:
@@ -762,12 +376,6 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
         for student, page in pages.items():
             results[student].feedback = page
     return report
-
-
-def output_paths(course: Path, assignment: str) -> tuple[Path, Path]:
-    """The class's grades and nbgrader's export for one assignment (one file each per assignment,
-    so that grading another chapter does not overwrite them)."""
-    return course / f"grades-{assignment}.csv", course / f"export-{assignment}.csv"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,10 @@
 """The instructor's command-line tool, wrapping nbgrader.
 
-    python -m dlcourse.grading.instructor release [CHAPTER ...] [--check]
-    python -m dlcourse.grading.instructor collect SOURCE --assignment 03_mlp [--course grading] [--id-pattern REGEX]
-    python -m dlcourse.grading.instructor grade --assignment 03_mlp [--course grading] [--workers N] [--timeout S]
-    python -m dlcourse.grading.instructor feedback --assignment 03_mlp [--course grading]
-    python -m dlcourse.grading.instructor report --assignment 03_mlp [--course grading]
+    course release [CHAPTER ...] [--check]
+    course collect SOURCE --assignment 03_mlp [--course grading] [--id-pattern REGEX]
+    course grade --assignment 03_mlp [--course grading] [--workers N] [--timeout S]
+    course feedback --assignment 03_mlp [--course grading]
+    course report --assignment 03_mlp [--course grading]
 
 ``release`` regenerates notebooks/ from solutions/ (atomic: see dlcourse/authoring/release.py). ``collect``
 places submissions from nbgrader's ``submitted/`` layout, a folder of loose notebooks or an LMS
@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 
 from dlcourse.grading import grade as grade_tool
+from dlcourse.grading import gradebook as gradebook_tool
+from dlcourse.grading import report as report_tool
 from dlcourse.authoring import release as release_tool
 from dlcourse.grading.collect import DEFAULT_ID_PATTERN, collect
 from dlcourse.notebooks import ROOT, chapters
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         return grade_tool.main(options)
     if args.command in ("feedback", "report"):
         try:
-            class_report = grade_tool.report_from_gradebook(args.course.resolve(), args.assignment)
+            class_report = gradebook_tool.report_from_gradebook(args.course.resolve(), args.assignment)
         except FileNotFoundError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
@@ -80,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
                   + (f"; FAILED for: {', '.join(missing)}" if missing else ""))
             return 1 if missing else 0
         print(class_report.table())
-        grades, exported = grade_tool.output_paths(args.course, args.assignment)
+        grades, exported = report_tool.output_paths(args.course, args.assignment)
         class_report.write_csv(grades)
-        export = grade_tool.export_grades(args.course.resolve(), args.assignment, exported)
+        export = gradebook_tool.export_grades(args.course.resolve(), args.assignment, exported)
         plots = class_report.plot(args.course / "plots" / args.assignment)
         print(f"\ngrades: {grades} | nbgrader's export: {export} | "
               f"plots: {', '.join(str(p) for p in plots)}")
