@@ -4,7 +4,8 @@ in tests/mutation_equivalents.toml with a reason. One chapter per test, each in 
 
 import pytest
 
-from dlcourse.authoring.mutation import ChapterSession, Mutant, _judge, isolated_report, mutants_of
+from dlcourse.authoring.mutants import Mutant, mutants_of
+from dlcourse.authoring.mutation import ChapterSession, _judge, isolated_report
 from dlcourse.notebooks import chapters
 
 pytestmark = pytest.mark.slow
