@@ -30,8 +30,8 @@ def test_the_book_intro_has_a_row_per_chapter():
 
 
 def test_every_chapter_has_hand_written_mutants():
-    missing = [c for c in chapters() if not list((ROOT / "tests" / "mutants" / c).glob("*.py"))]
-    assert not missing, f"chapters without hand-written mutants in tests/mutants/: {missing}"
+    missing = [c for c in chapters() if not list((ROOT / "mutants" / c).glob("*.py"))]
+    assert not missing, f"chapters without hand-written mutants in mutants/: {missing}"
 
 
 def test_sizes_are_named_one_per_line():

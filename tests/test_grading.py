@@ -2,7 +2,7 @@
 `nbgrader autograde` and its gradebook, in a scratch course.
 
 Students of the scratch class: the solution (full marks), the untouched release (0 auto-graded
-points), the hand-written mutants under tests/mutants/<chapter>/ planted in as few submissions
+points), the hand-written mutants under mutants/<chapter>/ planted in as few submissions
 as possible, at most one per exercise in each (each loses exactly its mutants' exercises), a
 solution whose test cell was deleted (restored and graded), and a broken file (reported,
 skipped, the run goes on). That a mutant costs its own exercise's points and no other's is
@@ -16,11 +16,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from dlcourse.authoring.mutation import HAND_WRITTEN
 from dlcourse.grading.grade import find_submissions, grade_submissions
 from dlcourse.grading.gradebook import report_from_gradebook
 from dlcourse.notebooks import chapters, release_path, solution_cells, solution_path, graded_cells
 
-MUTANTS = Path(__file__).parent / "mutants"
+MUTANTS = HAND_WRITTEN
 pytestmark = pytest.mark.slow
 
 

@@ -1,6 +1,6 @@
 """Mutation testing of every exercise (dlcourse/authoring/mutation.py): each automatic and hand-written mutant
 of a solution is killed by its exercise's tests with a clear message, or listed as equivalent
-in tests/mutation_equivalents.toml with a reason. One chapter per test, each in a fresh Python."""
+in mutants/equivalents.toml with a reason. One chapter per test, each in a fresh Python."""
 
 import pytest
 
@@ -19,7 +19,7 @@ def report(request):
 def test_no_unexplained_survivor(report):
     survivors = [f"{o.mutant.exercise} | {o.mutant.key}" for o in report.unexplained()]
     assert not survivors, (f"{report.chapter}: mutants no test kills (kill them with a better test, or list them in "
-                           "tests/mutation_equivalents.toml with the reason they are equivalent):\n" + "\n".join(survivors))
+                           "mutants/equivalents.toml with the reason they are equivalent):\n" + "\n".join(survivors))
 
 
 def test_every_failure_message_is_clear(report):
@@ -48,7 +48,7 @@ def test_public_tests_catch_at_least_half(report):
 
 
 def test_public_tests_show_at_least_half_the_misconceptions(report):
-    """The hand-written mutants (tests/mutants) are wrong answers a student would write; the public
+    """The hand-written mutants (mutants) are wrong answers a student would write; the public
     tests, which a student runs before submitting, must show at least half of them, not leave them
     to the hidden tests."""
     hand = [o for o in report.all() if o.mutant.hand_written]

@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 from formgrader import api, formgrader
+from dlcourse.authoring.mutation import HAND_WRITTEN
 from dlcourse.grading.grade import find_submissions, grade_submissions
 from dlcourse.grading.gradebook import export_grades, report_from_gradebook
 from dlcourse.notebooks import release_path, solution_cells, solution_path
@@ -93,7 +94,7 @@ def course(tmp_path_factory):
     return folder, first, entered
 
 
-MUTANTS = solution_path(CHAPTER).parents[2] / "tests" / "mutants" / CHAPTER
+MUTANTS = HAND_WRITTEN / CHAPTER
 
 
 def test_the_formgrader_recorded_the_marks(course):

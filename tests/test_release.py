@@ -1,15 +1,15 @@
 """Invariant 1 and the chapter contract: notebooks/ is what nbgrader generates from solutions/."""
 
 import shutil
-from pathlib import Path
 
 import nbformat
 import pytest
 
+from dlcourse.authoring.mutation import HAND_WRITTEN
 from dlcourse.authoring import release as release_tool
 from dlcourse.notebooks import chapters, nbgrader_meta, release_path, solution_cells, solution_path, graded_cells
 
-MUTANTS = Path(__file__).parent / "mutants"
+MUTANTS = HAND_WRITTEN
 CHAPTERS = chapters()
 
 

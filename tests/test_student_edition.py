@@ -23,7 +23,7 @@ def test_the_edition_holds_what_a_student_needs_and_nothing_of_the_instructors(e
     for chapter in chapters():
         name = f"notebooks/{chapter}/{chapter}.ipynb"
         assert (edition / name).read_bytes() == (RELEASE / chapter / f"{chapter}.ipynb").read_bytes()
-    assert not [f for f in files if f.startswith(("solutions/", "tests/", "grading/", ".git/"))
+    assert not [f for f in files if f.startswith(("solutions/", "tests/", "mutants/", "grading/", ".git/"))
                 or f in ("nbgrader_config.py",) or (f.startswith(("dlcourse/", "scripts/")) and f not in ("scripts/install_data.sh", "scripts/configure_lab.py"))]
     assert (edition.parent / "student-edition.zip").exists()
     assert "LICENSE" in files and "dlcourse" not in (edition / "pyproject.toml").read_text()

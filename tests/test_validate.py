@@ -2,7 +2,7 @@
 
 A student who solved every exercise sees Validate pass, and the autograder gives full marks
 (tests/test_grading.py). A student with one plausible wrong answer (the mutants of
-tests/mutants/) sees Validate fail only in that exercise's test cell, with the test's message
+mutants/) sees Validate fail only in that exercise's test cell, with the test's message
 saying what is wrong, or pass when only the hidden tests catch the mistake; the autograder takes
 exactly that exercise's points (tests/test_grading.py). The notebooks here are built from the
 release, as a student's are, so Validate runs the public tests only.
@@ -16,10 +16,11 @@ import nbformat
 import pytest
 from nbgrader.validator import Validator
 
+from dlcourse.authoring.mutation import HAND_WRITTEN
 from dlcourse.notebooks import chapters, release_path, solution_cells, solution_path
 
 pytestmark = pytest.mark.slow
-MUTANTS = Path(__file__).parent / "mutants"
+MUTANTS = HAND_WRITTEN
 FIRST = chapters()[0]
 # the mistake that only the hidden tests catch (central vs forward differences agree to 1e-5 on x**2)
 HIDDEN_ONLY = {"numerical_gradient__nudges_x_in_place"}  # fails only for an x that requires grad: hidden

@@ -17,7 +17,7 @@ pay for a new Python with torch and the chapter's setup (seconds each, thousands
 So this is a small AST mutator (Python's ``ast``) that runs everything in one process.
 
 Every survivor must be killed by a better test or listed, with a one-line reason, in
-``tests/mutation_equivalents.toml`` (reviewed: an equivalent mutant computes the same thing).
+``mutants/equivalents.toml`` (reviewed: an equivalent mutant computes the same thing).
 Every killing failure must be clear: an error raised inside the answer's own code (the
 student's traceback points at it) or an ``AssertionError`` from the test cell whose message is
 not a bare or generic one. ``make mutation`` prints the figures; tests/test_mutation.py fails
@@ -44,8 +44,8 @@ import nbformat
 from dlcourse.authoring.mutants import Mutant, mutants_of
 from dlcourse.notebooks import ROOT, chapters, nbgrader_meta, solution_path
 
-EQUIVALENTS = ROOT / "tests" / "mutation_equivalents.toml"
-HAND_WRITTEN = ROOT / "tests" / "mutants"
+HAND_WRITTEN = ROOT / "mutants"  # <chapter>/<exercise>__<bug>.py: wrong answers a student would write
+EQUIVALENTS = HAND_WRITTEN / "equivalents.toml"  # surviving mutants that compute the same thing, with the reason
 HIDDEN_MARKER = "### BEGIN HIDDEN TESTS"
 TIMEOUT_S = 20  # a mutant that loops for longer is killed (the grader's timeout would end it)
 

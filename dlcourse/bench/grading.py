@@ -19,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 
+from dlcourse.authoring.mutation import HAND_WRITTEN
 from dlcourse.grading.grade import autograde_isolated, grade_submissions
 from dlcourse.notebooks import ROOT, execute, solution_cells, solution_path
 from dlcourse.grading.precheck import inspect_submission
@@ -26,7 +27,7 @@ from dlcourse.authoring.release import generate, scratch_course
 from dlcourse.grading.sandbox import Limits
 
 CHAPTER = "01_fundamentals"
-MUTANTS = ROOT / "tests" / "mutants" / CHAPTER
+MUTANTS = HAND_WRITTEN / CHAPTER
 CELL_SECONDS = 10  # the hostile loops below each cost this much
 
 # answer cell -> code put in front of it: what a hostile or broken submission does
