@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 KERNEL := dl-course
 JOBS   ?= 2
-SUBMISSIONS ?= submitted
+SUBMISSIONS ?=# default: grading/submitted, where `course collect` puts them
 ASSIGNMENT  ?= 01_fundamentals
 BOOK_MODE   ?= full
 LAB_ARGS    ?=# e.g. LAB_ARGS="--no-browser --port 8890"
@@ -55,8 +55,8 @@ release: $(STAMP) ## regenerate notebooks/ from solutions/ (never deletes before
 book: $(STAMP) ## build the Jupyter Book site offline into build/book/_build/html
 	$(BIN)/course book --mode $(BOOK_MODE)
 
-grade: $(STAMP) ## autograde SUBMISSIONS=<dir>/<student>/<assignment>/*.ipynb
-	$(BIN)/python -m dlcourse.grading.grade $(SUBMISSIONS) --assignment $(ASSIGNMENT) $(GRADE_ARGS)
+grade: $(STAMP) ## autograde ASSIGNMENT from grading/submitted (after course collect) or SUBMISSIONS=<dir>
+	$(BIN)/course grade --assignment $(ASSIGNMENT) $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS)) $(GRADE_ARGS)
 
 bench: $(STAMP) ## measure chapter run times, utils speed and memory, grading a class of 60; print them
 	$(BIN)/course bench

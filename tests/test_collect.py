@@ -1,4 +1,4 @@
-"""dlcourse.grading.collect / `python -m dlcourse.grading.instructor collect`: submissions from nbgrader's layout, loose
+"""dlcourse.grading.collect / `course collect`: submissions from nbgrader's layout, loose
 folders and LMS zips into <course>/submitted/<student>/<assignment>/<assignment>.ipynb."""
 
 import zipfile

@@ -4,7 +4,7 @@ Each case is graded deterministically: either a score with a clear note, or NOT 
 reason. The correct submissions among them get full marks, nothing a submission does reaches
 another student's files or the class gradebook, and the gradebook holds exactly what the report
 says. The class is laid out as an instructor's `submitted/` folder and found by the same
-functions as `python -m dlcourse.grading.grade` (find_submissions, find_extras).
+functions as `course grade` (find_submissions, find_extras).
 """
 
 import base64

@@ -108,7 +108,8 @@ def build(output: Path, smoke: bool) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="course book", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="course book", epilog="example:\n  course book --mode smoke      # lessons in smoke mode, about 3 minutes",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=["full", "smoke"], default="full", help="run the lessons in full or smoke mode")
     parser.add_argument("--output", type=Path, default=ROOT / "build" / "book")
     args = parser.parse_args(argv)

@@ -82,7 +82,8 @@ def environment() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(prog="course formgrader-template", description=__doc__.split("\n\n")[0]).parse_args(argv)
+    argparse.ArgumentParser(prog="course formgrader-template", epilog="example:\n  course formgrader-template   # then: make formgrader",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, description=__doc__.split("\n\n")[0]).parse_args(argv)
     install()
     if not available():
         print("MathJax could not be installed (npm and the npm registry are needed once): feedback and the "

@@ -315,12 +315,16 @@ def isolated_report(chapter: str, exercises: list[str] | None = None) -> Chapter
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="course mutation", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="course mutation", epilog="example:\n  course mutation 07_metrics --show survivors",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, description=__doc__.splitlines()[0])
     parser.add_argument("chapters", nargs="*", help="chapters to test (default: all)")
     parser.add_argument("--exercise", action="append", help="only this exercise (repeatable)")
     parser.add_argument("--show", choices=["survivors", "unclear", "all"], default="survivors",
                         help="which mutants to list under the table")
     args = parser.parse_args(argv)
+    unknown = [c for c in args.chapters if c not in chapters()]
+    if unknown:
+        parser.error(f"no chapter {', '.join(map(repr, unknown))}; the chapters are: {', '.join(chapters())}")
     failed = False
     for chapter in args.chapters or chapters():
         report = isolated_report(chapter, args.exercise)

@@ -95,7 +95,8 @@ def release(chapter: str, write: bool = True) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="course release", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="course release", epilog="example:\n  course release 03_mlp --check   # exit 1 if notebooks/03_mlp is stale",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, description=__doc__.split("\n\n")[0])
     parser.add_argument("chapters", nargs="*", help="default: every chapter in solutions/")
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if notebooks/ is stale")
     args = parser.parse_args(argv)

@@ -137,7 +137,8 @@ def build(output: Path = OUTPUT, archive: bool = False) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="course student-edition", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="course student-edition", epilog="example:\n  course student-edition --zip   # build/student-edition.zip",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", type=Path, default=OUTPUT, help=f"folder to write (default: {OUTPUT})")
     parser.add_argument("--zip", action="store_true", help="also write <output>.zip")
     args = parser.parse_args(argv)

@@ -220,7 +220,8 @@ def bench_validate(names: list[str], repeats: int) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="course bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="course bench", epilog="example:\n  course bench --skip-grading   # chapters, utils and attention; no class",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, description=__doc__.split("\n\n")[0])
     parser.add_argument("--chapters", nargs="*", default=None, help="default: all")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-notebooks", action="store_true")

@@ -1,11 +1,8 @@
 """Autograde a class's submissions with the real nbgrader, in parallel, each one isolated.
 
-    python -m dlcourse.grading.grade SUBMISSIONS [--assignment 01_fundamentals] [--course grading] [--workers N]
-                                      [--timeout S] [--cell-timeout S] [--memory-gib G]
-
-SUBMISSIONS holds one folder per student, in nbgrader's `submitted/` layout
+Its command line is ``course grade`` (dlcourse.grading.instructor). The submissions folder holds one folder per student, in nbgrader's `submitted/` layout
 (``<student>/<assignment>/<assignment>.ipynb``, as `nbgrader collect`, `zip_collect` or
-`python -m dlcourse.grading.instructor collect` leave it) or flat (``<student>/<assignment>.ipynb``). Each
+`course collect` leaves it) or flat (``<student>/<assignment>.ipynb``). Each
 notebook is checked without running it (dlcourse.grading.precheck: readable, of this assignment, test cells
 put back as released, suspicious code noted), then autograded by `nbgrader autograde` with the
 smoke parameters (DLCOURSE_SMOKE=1) and dlcourse.grading.guard's hardened Execute, in its own scratch course
@@ -21,7 +18,6 @@ that need attention and why (also kept in <course>/attention/<assignment>.json).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -38,11 +34,11 @@ from dlcourse.grading.collect import printable, valid_student_id
 from dlcourse.grading.guard import NOTES, out_of_memory
 from dlcourse.notebooks import ROOT, SOLUTIONS, cell_label, graded_cells, nbgrader_meta, solution_path, tool_environment
 from dlcourse.grading.precheck import inspect_submission
-from dlcourse.authoring.release import ReleaseError, generate, scratch_course
+from dlcourse.authoring.release import generate, scratch_course
 from dlcourse.grading.sanitize import CUT_NOTICE, notice
 from dlcourse.grading.scoring import test_cell_score
-from dlcourse.grading.report import Report, StudentResult, output_paths
-from dlcourse.grading.gradebook import (backup_gradebook, export_grades, load_attention, merge_into_gradebook, read_result,
+from dlcourse.grading.report import Report, StudentResult
+from dlcourse.grading.gradebook import (backup_gradebook, load_attention, merge_into_gradebook, read_result,
                                         read_scores, save_attention, snapshot_gradebook, written_answers)
 from utils.exercises import MODE_ENV as REFERENCE_CALLS_ENV
 from dlcourse.grading.sandbox import Limits, PidsCgroup, jail_available, jail_missing_reason, run_limited
@@ -376,62 +372,3 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
         for student, page in pages.items():
             results[student].feedback = page
     return report
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dlcourse.grading.grade", description=__doc__.split("\n\n")[0])
-    parser.add_argument("submissions", type=Path, help="folder with one sub-folder per student")
-    parser.add_argument("--assignment", default="01_fundamentals")
-    parser.add_argument("--course", type=Path, default=ROOT / "grading", help="scratch course folder (default: grading/)")
-    parser.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
-    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="submissions graded at once (default: cores)")
-    parser.add_argument("--timeout", type=float, default=Limits.wall_seconds, help="seconds per submission, kernel included")
-    parser.add_argument("--memory-gib", type=float, default=Limits.memory_bytes / 2**30,
-                        help="address space per process in GiB (torch alone maps about 4.6)")
-    parser.add_argument("--disk-mib", type=int, default=Limits.disk_bytes // 2**20,
-                        help="size of each writable folder of a submission's sandbox, and of any one file (MiB)")
-    parser.add_argument("--max-processes", type=int, default=Limits.processes,
-                        help="processes and threads a submission's kernel may have")
-    parser.add_argument("--cell-timeout", type=int, default=None,
-                        help="seconds per cell before it is interrupted (default: nbgrader_config.py's, 300)")
-    parser.add_argument("--force", action="store_true",
-                        help="grade every submission again, also those unchanged since their last grading")
-    parser.add_argument("--reference-calls", choices=["zero", "note"], default="zero",
-                        help="an answer that calls the course's reference implementation of its exercise: its test "
-                             "cell fails and scores 0 (zero, the default), or it is only noted in the summary (note)")
-    args = parser.parse_args(argv)
-    for name in ("workers", "disk_mib", "max_processes"):
-        if getattr(args, name) < 1:
-            print(f"error: --{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}", file=sys.stderr)
-            return 2
-    try:
-        submissions = find_submissions(args.submissions.resolve(), args.assignment)
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if not submissions:
-        print(f"error: no student folders in {args.submissions}", file=sys.stderr)
-        return 2
-    try:
-        limits = Limits(wall_seconds=args.timeout, memory_bytes=int(args.memory_gib * 2**30),
-                        disk_bytes=args.disk_mib * 2**20, processes=args.max_processes)
-        report = grade_submissions(submissions, args.assignment, args.course.resolve(), feedback=not args.no_feedback,
-                                   workers=args.workers, limits=limits, cell_seconds=args.cell_timeout,
-                                   notes=find_extras(args.submissions.resolve(), submissions),
-                                   reference_calls=args.reference_calls, force=args.force)
-    except ReleaseError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print()
-    print(report.table())
-    grades, exported = output_paths(args.course, args.assignment)
-    report.write_csv(grades)
-    export_grades(args.course, args.assignment, exported)
-    print(f"\ngrades: {grades} | for a learning-management system (nbgrader's export): "
-          f"{exported} | feedback (no hidden tests): {args.course / 'feedback'}")
-    print("\n" + (report.attention() or f"all {len(report.students)} submissions graded; none needs attention"))
-    return 0 if all(r.status == "graded" for r in report.students) else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,12 +1,11 @@
 """The instructor's command-line tool, wrapping nbgrader.
 
-    course release [CHAPTER ...] [--check]
     course collect SOURCE --assignment 03_mlp [--course grading] [--id-pattern REGEX]
-    course grade --assignment 03_mlp [--course grading] [--workers N] [--timeout S]
+    course grade --assignment 03_mlp [--course grading] [--submissions DIR] [--workers N] [--force] ...
     course feedback --assignment 03_mlp [--course grading]
     course report --assignment 03_mlp [--course grading]
 
-``release`` regenerates notebooks/ from solutions/ (atomic: see dlcourse/authoring/release.py). ``collect``
+``collect``
 places submissions from nbgrader's ``submitted/`` layout, a folder of loose notebooks or an LMS
 .zip export into ``<course>/submitted/<student>/<assignment>/`` (see dlcourse/grading/collect.py) and lists
 every file it could not place. ``grade`` autogrades what ``collect`` placed (dlcourse/grading/grade.py:
@@ -17,6 +16,7 @@ and ``report`` reads the gradebook and writes grades-<assignment>.csv, the per-e
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -25,49 +25,77 @@ from dlcourse.grading import gradebook as gradebook_tool
 from dlcourse.grading import report as report_tool
 from dlcourse.authoring import release as release_tool
 from dlcourse.grading.collect import DEFAULT_ID_PATTERN, collect
+from dlcourse.grading.sandbox import Limits
 from dlcourse.notebooks import ROOT, chapters
+
+
+EXAMPLES = {
+    "collect": "course collect ~/Downloads/lms-export.zip --assignment 03_mlp",
+    "grade": "course grade --assignment 03_mlp --workers 2      # grading/submitted, after collect",
+    "feedback": "course feedback --assignment 03_mlp",
+    "report": "course report --assignment 03_mlp",
+}
+
+
+def _command(commands, name: str, text: str) -> argparse.ArgumentParser:
+    return commands.add_parser(name, help=text, description=text, epilog=f"example:\n  {EXAMPLES[name]}",
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _positive(kind):
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+    return parse
+
+
+def _assignment(text: str) -> str:
+    if text not in chapters():
+        raise argparse.ArgumentTypeError(f"no assignment {text!r}; the assignments are: {', '.join(chapters())}")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    release = commands.add_parser("release", help="regenerate notebooks/ from solutions/")
-    release.add_argument("chapters", nargs="*")
-    release.add_argument("--check", action="store_true", help="compare only; exit 1 if notebooks/ is stale")
-    gather = commands.add_parser("collect", help="place submissions into nbgrader's submitted/ layout")
+    gather = _command(commands, "collect", "place submissions into nbgrader's submitted/ layout")
     gather.add_argument("source", type=Path, help="a folder (nbgrader layout or loose notebooks) or an LMS .zip")
-    gather.add_argument("--assignment", required=True, choices=chapters())
-    gather.add_argument("--course", type=Path, default=ROOT / "grading", help="course folder (default: grading/)")
     gather.add_argument("--id-pattern", default=DEFAULT_ID_PATTERN,
                         help="regex with a group 'student' matched against loose file names "
                              f"(default {DEFAULT_ID_PATTERN!r}: the text before the first '_')")
-    grade = commands.add_parser("grade", help="autograde <course>/submitted in parallel, each submission isolated")
-    grade.add_argument("--workers", type=int, default=None, help="default: the number of cores")
-    grade.add_argument("--timeout", type=float, default=None, help="seconds per submission (default 600)")
-    grade.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default 300)")
-    grade.add_argument("--disk-mib", type=int, default=None, help="disk per writable folder of the sandbox (default 512)")
-    grade.add_argument("--max-processes", type=int, default=None, help="processes and threads per submission (default 256)")
-    grade.add_argument("--force", action="store_true", help="grade again submissions unchanged since their last grading")
+    grade = _command(commands, "grade", "autograde a class in parallel, each submission in a jail")
+    grade.add_argument("--submissions", type=Path, default=None,
+                       help="one folder per student (default: <course>/submitted, where collect puts them)")
+    grade.add_argument("--workers", type=_positive(int), default=os.cpu_count() or 1,
+                       help="submissions graded at once (default: the number of cores)")
+    grade.add_argument("--timeout", type=_positive(float), default=Limits.wall_seconds,
+                       help=f"seconds per submission, kernel start included (default {Limits.wall_seconds:g})")
+    grade.add_argument("--cell-timeout", type=_positive(int), default=None,
+                       help="seconds per cell before it is interrupted (default: nbgrader_config.py's, 300)")
+    grade.add_argument("--memory-gib", type=_positive(float), default=Limits.memory_bytes / 2**30,
+                       help="address space per process in GiB (default %(default)g; torch alone maps about 4.6)")
+    grade.add_argument("--disk-mib", type=_positive(int), default=Limits.disk_bytes // 2**20,
+                       help="each writable folder of the sandbox, and any one file, in MiB (default %(default)d)")
+    grade.add_argument("--max-processes", type=_positive(int), default=Limits.processes,
+                       help="processes and threads per submission (default %(default)d)")
+    grade.add_argument("--force", action="store_true",
+                       help="grade again the submissions unchanged since their last grading")
+    grade.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
     grade.add_argument("--reference-calls", choices=["zero", "note"], default="zero",
-                       help="an answer calling the course's reference of its exercise scores 0 (default) or is noted")
-    feedback = commands.add_parser("feedback", help="HTML feedback without hidden tests for every graded student")
-    report = commands.add_parser("report", help="grades-<assignment>.csv, per-exercise statistics and plots from the gradebook")
-    for command in (grade, feedback, report):
-        command.add_argument("--assignment", required=True, choices=chapters())
+                       help="an answer that calls the course's reference of its exercise: its test cell scores 0 "
+                            "(zero, the default) or it is only noted in the summary (note)")
+    feedback = _command(commands, "feedback", "HTML feedback without hidden tests for every graded student")
+    report = _command(commands, "report", "grades-<assignment>.csv, per-exercise statistics and plots from the gradebook")
+    for command in (gather, grade, feedback, report):
+        command.add_argument("--assignment", required=True, type=_assignment, metavar="ASSIGNMENT",
+                             help=f"one of: {', '.join(chapters())}")
         command.add_argument("--course", type=Path, default=ROOT / "grading", help="course folder (default: grading/)")
     args = parser.parse_args(argv)
 
-    if args.command == "release":
-        return release_tool.main([*args.chapters, *(["--check"] if args.check else [])])
     if args.command == "grade":
-        options = [str(args.course / "submitted"), "--assignment", args.assignment, "--course", str(args.course)]
-        options += ["--workers", str(args.workers)] if args.workers else []
-        options += ["--timeout", str(args.timeout)] if args.timeout else []
-        options += ["--cell-timeout", str(args.cell_timeout)] if args.cell_timeout else []
-        options += ["--disk-mib", str(args.disk_mib)] if args.disk_mib else []
-        options += ["--max-processes", str(args.max_processes)] if args.max_processes else []
-        options += ["--reference-calls", args.reference_calls] + (["--force"] if args.force else [])
-        return grade_tool.main(options)
+        return grade_class(args)
     if args.command in ("feedback", "report"):
         try:
             class_report = gradebook_tool.report_from_gradebook(args.course.resolve(), args.assignment)
@@ -98,6 +126,39 @@ def main(argv: list[str] | None = None) -> int:
     print(result.summary())
     print(f"into {args.course / 'submitted'}")
     return 1 if result.problems else 0
+
+
+def grade_class(args: argparse.Namespace) -> int:
+    course = args.course.resolve()
+    folder = (args.submissions or course / "submitted").resolve()
+    try:
+        submissions = grade_tool.find_submissions(folder, args.assignment)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not submissions:
+        print(f"error: no student folders in {folder}; place them there with: course collect SOURCE "
+              f"--assignment {args.assignment}", file=sys.stderr)
+        return 2
+    limits = Limits(wall_seconds=args.timeout, memory_bytes=int(args.memory_gib * 2**30),
+                    disk_bytes=args.disk_mib * 2**20, processes=args.max_processes)
+    try:
+        report = grade_tool.grade_submissions(submissions, args.assignment, course, feedback=not args.no_feedback,
+                                              workers=args.workers, limits=limits, cell_seconds=args.cell_timeout,
+                                              notes=grade_tool.find_extras(folder, submissions),
+                                              reference_calls=args.reference_calls, force=args.force)
+    except release_tool.ReleaseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print()
+    print(report.table())
+    grades, exported = report_tool.output_paths(args.course, args.assignment)
+    report.write_csv(grades)
+    gradebook_tool.export_grades(course, args.assignment, exported)
+    print(f"\ngrades: {grades} | for a learning-management system (nbgrader's export): "
+          f"{exported} | feedback (no hidden tests): {args.course / 'feedback'}")
+    print("\n" + (report.attention() or f"all {len(report.students)} submissions graded; none needs attention"))
+    return 0 if all(r.status == "graded" for r in report.students) else 1
 
 
 if __name__ == "__main__":
