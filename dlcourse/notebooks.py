@@ -109,4 +109,6 @@ def execute(source: Path, output: Path, smoke: bool, skip_exercises: bool = Fals
     with smoke_environment(smoke):
         return papermill.execute_notebook(nb, str(output), parameters={"SMOKE": smoke} if smoke else {},
                                           cwd=str(source.parent), execution_timeout=timeout,
-                                          progress_bar=progress, log_output=False)
+                                          progress_bar=progress, log_output=False,
+                                          # the kernel's own log: its TCP warning, printed once per kernel
+                                          extra_arguments=["--IPKernelApp.log_level=ERROR"])

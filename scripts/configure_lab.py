@@ -4,6 +4,7 @@
 
 - no news pop-up and no update check on first start (both would contact a website);
 - the Launcher offers the course's kernel only (`dl-course`), not also the bare `python3`;
+- Validate's answer starts with how many tests fail and which (the server extension utils.lab);
 - with --student (the student edition): nbgrader's instructor parts (Create Assignment, the
   formgrader, the course and assignment lists, the Nbgrader menu) are hidden; Validate stays.
 """
@@ -32,6 +33,8 @@ def configure(prefix: Path, student: bool) -> None:
     server_config = prefix / "etc" / "jupyter" / "jupyter_server_config.json"
     config = json.loads(server_config.read_text()) if server_config.exists() else {}
     config.setdefault("KernelSpecManager", {})["allowed_kernelspecs"] = [KERNEL]
+    config.setdefault("MappingKernelManager", {})["default_kernel_name"] = KERNEL
+    config.setdefault("ServerApp", {}).setdefault("jpserver_extensions", {})["utils.lab"] = True
     write(server_config, config)
     page_config = prefix / "etc" / "jupyter" / "labconfig" / "page_config.json"
     if student:

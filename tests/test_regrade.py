@@ -68,6 +68,16 @@ def gradebook_rows(course):
     return grades, sorted(comments), sorted(flags)
 
 
+def row_ids(course):
+    """Per student the ids of the submission's rows, which the formgrader's pages and links carry."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {submission.student.id: (submission.id, [(n.id, sorted(g.id for g in n.grades), sorted(c.id for c in n.comments))
+                                                        for n in submission.notebooks])
+                for submission in gradebook.find_assignment(CHAPTER).submissions}
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     folder = tmp_path_factory.mktemp("regrade-class")
@@ -117,9 +127,11 @@ def test_grading_unchanged_files_again_runs_nothing_and_keeps_every_mark(course)
 
 def test_force_grades_again_and_keeps_every_mark(course):
     folder, _, entered = course
+    ids = row_ids(folder / "course")
     forced = grade(folder, force=True)
     assert forced.skipped == [] and all(r.status == "graded" for r in forced.students)
     assert gradebook_rows(folder / "course") == entered
+    assert row_ids(folder / "course") == ids, "a re-grade keeps the rows' ids: an open formgrader page stays valid"
     assert not any("changed since" in note for r in forced.students for note in r.notes)
 
 

@@ -85,7 +85,8 @@ def test_validate_runs_the_smoke_lessons_and_names_the_blank_exercise(chapter, t
     """Validate pressed as JupyterLab does (dlcourse.authoring.validate.press_validate: nbgrader's server
     extension code path), on a notebook whose SMOKE is left False and one exercise is blank: the
     lessons run their smoke sizes (the blank answer's error reports SMOKE = True), and the only
-    failure is that exercise's test cell. The time is printed; `make bench` reports it."""
+    failure is that exercise's test cell: the answer says first how many tests fail and which
+    (utils.lab), then names the cell by its id with the reason on its first line. The time is printed; `make bench` reports it."""
     from dlcourse.authoring.validate import validate_with_one_blank
 
     monkeypatch.delenv("DLCOURSE_SMOKE", raising=False)
@@ -93,9 +94,10 @@ def test_validate_runs_the_smoke_lessons_and_names_the_blank_exercise(chapter, t
     assert answer["success"], answer["value"]
     failed = answer["value"].get("failed", [])
     first = next(iter(solution_cells(nbformat.read(solution_path(chapter), as_version=4))))
-    test_cell = next(c.source for c in nbformat.read(release_path(chapter), as_version=4).cells
-                     if c.metadata.get("nbgrader", {}).get("grade_id") == f"test_{first}")
-    assert [f["source"].strip() for f in failed] == [test_cell.strip()], answer["value"]
-    assert "left blank (SMOKE = True)" in plain(failed[0]["error"]), plain(failed[0]["error"])[-300:]
+    summary, *cells = failed
+    assert summary["source"].startswith("1 of ") and f"tests fails: test_{first}." in summary["source"], summary
+    assert [f["source"].split(":")[0] for f in cells] == [f"test_{first}"], answer["value"]
+    assert "left blank (SMOKE = True)" in cells[0]["source"], cells[0]["source"]  # the reason comes first
+    assert "left blank (SMOKE = True)" in plain(cells[0]["error"]), plain(cells[0]["error"])[-300:]
     with capsys.disabled():
         print(f"\n  Validate on {chapter} with one exercise blank: {seconds:.1f} s")

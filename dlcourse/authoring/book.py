@@ -11,6 +11,8 @@ scripts from a CDN), copies MathJax 3 from the npm package into a static folder,
 from __future__ import annotations
 
 import argparse
+import html
+import re
 import shutil
 import subprocess
 import sys
@@ -61,19 +63,41 @@ def vendor_mathjax(target: Path) -> None:
         shutil.copytree(Path(scratch) / "package" / "es5", target, dirs_exist_ok=True)
 
 
+def widget_text(model_id: str, state: dict) -> str | None:
+    """The text a widget showed when the notebook finished, from the saved widget state: a tqdm
+    bar (an HBox of a label, a progress bar and a label) reads "epoch 3: 100% 1720/1720 [...]"."""
+    model = state.get(model_id, {}).get("state", {})
+    if "children" in model:
+        parts = [widget_text(child.removeprefix("IPY_MODEL_"), state) for child in model["children"]]
+        return " ".join(part for part in parts if part) or None
+    value = model.get("value")
+    if isinstance(value, str):
+        return html.unescape(re.sub(r"<[^>]+>", "", value)).replace("\u2007", " ").strip() or None
+    return None  # the bar itself: its labels carry the numbers
+
+
 def without_widgets(nb):
-    """Drop widget views and widget state: their text/plain fallback stays."""
-    nb.metadata.pop("widgets", None)
+    """Drop widget views and widget state; where a widget's final text is known (a progress bar
+    at 100 %), it replaces the text/plain fallback, which shows the widget as it was created (0 %)."""
+    state = nb.metadata.pop("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
     for cell in nb.cells:
         for output in cell.get("outputs", []):
-            output.get("data", {}).pop(WIDGET_VIEW, None)
+            view = output.get("data", {}).pop(WIDGET_VIEW, None)
+            final = widget_text(view.get("model_id", ""), state) if isinstance(view, dict) else None
+            if final:
+                output["data"]["text/plain"] = final
     return nb
 
 
+GUIDES = ("student", "instructor", "maintainer", "measured")  # book/guides/<name>.md
+
+
 def table_of_contents() -> str:
-    """The book's _toc.yml: the intro page, then every chapter found in solutions/, in order
-    (adding a chapter is adding its folder; no list to keep by hand)."""
-    return "format: jb-book\nroot: intro\nchapters:\n" + "".join(f"  - file: chapters/{c}\n" for c in chapters())
+    """The book's _toc.yml: the intro page, every chapter found in solutions/, in order (adding a
+    chapter is adding its folder; no list to keep by hand), then the guides."""
+    return ("format: jb-book\nroot: intro\nparts:\n  - caption: Chapters\n    chapters:\n"
+            + "".join(f"      - file: chapters/{c}\n" for c in chapters())
+            + "  - caption: Guides\n    chapters:\n" + "".join(f"      - file: guides/{g}\n" for g in GUIDES))
 
 
 def stage(output: Path, smoke: bool) -> Path:

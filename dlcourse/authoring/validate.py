@@ -3,7 +3,8 @@
 JupyterLab's Validate button posts the notebook's path to nbgrader's server extension, whose
 ``ValidateAssignmentHandler.validate_notebook`` loads the nbgrader configuration (the server's
 working folder first, then Jupyter's config paths) and runs ``Validator(config=...).validate``.
-:func:`press_validate` calls that same method; only the web request around it is left out.
+:func:`press_validate` calls that same method, then the course's server extension
+(:mod:`utils.lab`: a summary first); only the web request around it is left out.
 nbgrader sets NBGRADER_EXECUTION=validate while it runs the notebook, so the lessons run their
 smoke sizes whatever ``SMOKE`` the student left (utils.session.smoke_reason).
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 
+from utils.lab import summarize
 from dlcourse.notebooks import ROOT, nbgrader_meta, release_path, solution_cells, solution_path
 
 BLANK = "NotImplementedError(f'left blank (SMOKE = {SMOKE})')"  # the error says which mode the lessons ran in
@@ -37,6 +39,7 @@ def press_validate(path: Path, server_folder: Path = ROOT) -> tuple[dict, float]
     with contextlib.chdir(server_folder):
         start = time.perf_counter()
         answer = Button().validate_notebook(Path(path).name)
+        answer = summarize(answer, Path(path))  # what the course's server extension, utils.lab, adds
         return answer, time.perf_counter() - start
 
 

@@ -219,6 +219,13 @@ def bench_validate(names: list[str], repeats: int) -> list[dict]:
     return results
 
 
+def markdown_table(report: dict) -> str:
+    """The figures as a Markdown table in the form of book/guides/measured.md."""
+    rows = [f"| {r['name']} | {r['median']:.3f} {r['unit']} | {r['runs']} |" for r in report["results"]]
+    return (f"Measured by `make bench` on {report['hardware']}.\n\n| what | median | runs |\n|---|---|---|\n"
+            + "\n".join(rows) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course bench", epilog="example:\n  course bench --skip-grading   # chapters, utils and attention; no class",
                                      formatter_class=argparse.RawDescriptionHelpFormatter, description=__doc__.split("\n\n")[0])
@@ -255,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         report["results"] += bench_grading(args.students, args.repeats)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2))
-    print(f"\nwritten to {args.output}")
+    table = args.output.with_suffix(".md")
+    table.write_text(markdown_table(report))
+    print(f"\nwritten to {args.output} and, as the table of book/guides/measured.md, {table}")
     return 0
 
 

@@ -110,6 +110,12 @@ def _sources(path: Path) -> dict[str, str]:
     return {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells if nbgrader_meta(c).get("grade_id")}
 
 
+def _cells(submission) -> set:
+    """The graded and commented cells of a submission, by notebook: its rows in the gradebook."""
+    return {(notebook.name, tuple(sorted(g.name for g in notebook.grades)),
+             tuple(sorted(c.name for c in notebook.comments))) for notebook in submission.notebooks}
+
+
 def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: str, original: Path,
                          scores: dict[str, float]) -> list[str]:
     """Put one student's autograde results from a scratch course into the class course: the
@@ -118,8 +124,9 @@ def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: 
     the caller). Only the autograded notebook (and its timestamp) is copied, never other files in its
     folder. Everything the instructor entered for the student's earlier submission is kept:
     manual scores (of written answers, and overrides of auto-graded cells), extra credit, manual
-    comments and the flag. A manual score whose answer changed since (a resubmission) stays
-    visible, and its cell needs manual grading again. Returns a note per such cell."""
+    comments and the flag, and the submission's rows keep their ids (unless the release's cells
+    changed). A manual score whose answer changed since (a resubmission) stays visible, and its
+    cell needs manual grading again. Returns a note per such cell."""
     from nbgrader.api import Gradebook, MissingEntry
 
     answers = answer_cells(assignment)
@@ -141,18 +148,26 @@ def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: 
             Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         gradebook.update_or_create_student(student)
         marks, comments, flagged = {}, {}, False  # what the instructor entered for the earlier submission
+        graded = source.find_submission(assignment, student)
         try:
-            for notebook in gradebook.find_submission(assignment, student).notebooks:
+            earlier = gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            earlier = None
+        if earlier is not None:
+            for notebook in earlier.notebooks:
                 flagged = flagged or notebook.flagged
                 marks.update({g.name: (g.manual_score, g.extra_credit) for g in notebook.grades
                               if g.manual_score is not None or g.extra_credit})
                 comments.update({c.name: c.manual_comment for c in notebook.comments if c.manual_comment})
-            gradebook.remove_submission(assignment, student)
-        except MissingEntry:
-            pass
-        graded = source.find_submission(assignment, student)
-        with gradebook.db.no_autoflush:  # nbgrader builds the submission's rows before adding them
-            gradebook.add_submission(assignment, student, timestamp=graded.timestamp)
+        if earlier is not None and _cells(earlier) == _cells(graded):
+            # graded again against the same release: update its rows in place, so that they keep
+            # their ids (a formgrader page open on this submission stays valid)
+            earlier.timestamp = graded.timestamp
+        else:
+            if earlier is not None:  # the release's cells changed: the submission's rows are rebuilt
+                gradebook.remove_submission(assignment, student)
+            with gradebook.db.no_autoflush:  # nbgrader builds the submission's rows before adding them
+                gradebook.add_submission(assignment, student, timestamp=graded.timestamp)
         for notebook in graded.notebooks:
             for grade in notebook.grades:
                 target = gradebook.find_grade(grade.name, notebook.name, assignment, student)
