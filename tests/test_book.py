@@ -37,3 +37,64 @@ def test_book_works_offline(site):
     chapter = (site / "chapters" / "01_fundamentals.html").read_text()
     assert '_static/mathjax/tex-chtml.js' in chapter and "\\mathbb{E}" in chapter
     assert (site / "searchindex.js").exists() and (site / "search.html").exists()
+
+
+def test_progress_bars_show_their_final_state(site):
+    """tqdm's widget is stored with a text fallback made when it started (0 %); the book shows
+    the text it ended with, read from the saved widget state."""
+    pages = {page.name: html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+             for page in (site / "chapters").glob("*.html")}
+    stuck = {name: re.findall(r".{0,30}\b0%\|.{0,40}", text)[:2] for name, text in pages.items()
+             if re.search(r"\b0%\|", text)}
+    assert not stuck, f"progress bars stored at 0 %: {stuck}"
+    assert any(re.search(r"100%\S* \d+/\d+", text) for text in pages.values()), "no finished progress bar shown"
+
+
+def test_the_guides_are_pages_of_the_book(site):
+    for guide in ("student", "instructor", "maintainer", "measured"):
+        assert (site / "guides" / f"{guide}.html").exists(), guide
+    maintainer = (site / "guides" / "maintainer.html").read_text()
+    assert "Measured figures" in maintainer, "the maintainer guide includes the measured figures"
+    assert "searchindex.js" in (site / "search.html").read_text()
+    assert "Validate" in (site / "searchindex.js").read_text()
+
+
+def test_a_reader_opens_the_book_from_file(site):
+    """The reader's path in Chromium (Debian's, driven by Playwright): the book opens from
+    file://, every chapter page renders its math and figures, search finds a term, no page throws
+    an error, and no request leaves the machine."""
+    from pathlib import Path
+
+    chromium_path = "/usr/bin/chromium"
+    if not Path(chromium_path).exists():
+        if __import__("os").environ.get("CI"):
+            pytest.fail("Chromium is missing: `make setup` installs Debian's chromium as root")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    errors, outside = [], []
+    chapters = sorted((site / "chapters").glob("*.html"))
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
+        page = chromium.new_page()
+        page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+        page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(("file://", "data:", "blob:")) else None)
+        for path in [site / "index.html", *chapters]:
+            page.goto(path.as_uri(), wait_until="load")
+            page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000)
+            page.evaluate("MathJax.startup.promise")
+            rendered = page.locator("mjx-container").count()
+            assert rendered > 0 and page.locator("mjx-merror").count() == 0, f"{path.name}: math not rendered"
+            broken = page.eval_on_selector_all("img", "els => els.filter(e => !(e.complete && e.naturalWidth > 0))"
+                                                      ".map(e => e.getAttribute('src'))")
+            figures = page.locator("img").count()
+            assert not broken, f"{path.name}: figures that do not load: {broken[:3]}"
+            assert path.name == "index.html" or figures >= 1, f"{path.name} shows no figure"
+        page.goto((site / "search.html").as_uri() + "?q=attention", wait_until="load")
+        page.locator("#search-results", has_text="Search finished").wait_for(timeout=30_000)
+        titles = page.locator("#search-results li").all_inner_texts()
+        assert any("Transformers" in title for title in titles), titles
+        chromium.close()
+    assert not errors, errors[:5]
+    assert not outside, f"requests that left the machine: {outside[:5]}"

@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from active_content import CLICKS, PAYLOAD_TITLES, plant
-from formgrader import formgrader
+from formgrader import api, formgrader
 from dlcourse.grading.grade import find_submissions, grade_submissions
 from dlcourse.notebooks import solution_cells, solution_path
 from dlcourse.grading.sandbox import Limits
@@ -143,3 +143,47 @@ def test_the_formgrader_runs_no_script_of_the_student(graded, tmp_path):
     assert title not in PAYLOAD_TITLES and not dialogs and not left, (title, dialogs, left)
     assert not outside, f"the formgrader's page contacted {outside[:3]}"
     assert formulas > 5, "MathJax (inlined in the page) typesets the lessons' formulas offline"
+
+
+def test_a_manual_score_entered_in_the_formgrader_survives_a_regrade(graded, tmp_path):
+    """The instructor's path: the formgrader lists the class after grading; a score typed into the
+    Manual Grading page is saved; after a forced re-grade the same page (same address) still shows it."""
+    folder, course, _ = graded
+    written = next(c.metadata["nbgrader"]["grade_id"] for c in nbformat.read(solution_path(CHAPTER), as_version=4).cells
+                   if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade"))
+    with sqlite3.connect(course / "gradebook.db") as db:
+        notebook_id = db.execute(
+            "SELECT submitted_notebook.id FROM submitted_notebook JOIN submitted_assignment "
+            "ON submitted_notebook.assignment_id = submitted_assignment.id "
+            "WHERE submitted_assignment.student_id = 'mallory'").fetchone()[0]
+    with formgrader(course, tmp_path) as (base, token), browser() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = chromium.new_page()
+        page.goto(f"{base}/formgrader?token={token}")  # logs in
+        page.goto(f"{base}/formgrader/manage_submissions/{CHAPTER}", wait_until="load")
+        page.locator("td", has_text="mallory").first.wait_for(timeout=30_000)  # the class is listed
+
+        page.goto(f"{base}/formgrader/submissions/{notebook_id}/", wait_until="load")
+        score = page.locator(f"input.score#{written}")
+        score.fill("1.5")
+        score.press("Tab")  # the page saves on change
+        for _ in range(60):
+            grades = api(base, token, f"grades?submission_id={notebook_id}")
+            if next(g["manual_score"] for g in grades if g["name"] == written) == 1.5:
+                break
+            page.wait_for_timeout(500)
+        else:
+            pytest.fail("the score typed into the formgrader was not saved")
+
+        again = grade_submissions(find_submissions(folder / "submitted", CHAPTER), CHAPTER, course, feedback=False,
+                                  log=lambda _: None, workers=1, limits=Limits(wall_seconds=300), cell_seconds=60,
+                                  force=True)
+        assert again.students[0].status == "graded" and again.skipped == []
+
+        response = page.goto(f"{base}/formgrader/submissions/{notebook_id}/", wait_until="load")
+        assert response.status == 200, f"the open page's address answers {response.status} after the re-grade"
+        page.locator(f"input.score#{written}").wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)  # the page fills the inputs from the API
+        shown = page.locator(f"input.score#{written}").input_value()
+        chromium.close()
+    assert shown == "1.5", f"the formgrader shows {shown!r} after the re-grade"
