@@ -97,14 +97,14 @@ def test_a_student_runs_validates_solves_and_passes(lab):
         page = chromium.new_page(viewport={"width": 1400, "height": 1000})
         page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((base, "data:", "blob:")) else None)
         page.goto(f"{base}/lab/tree/{CHAPTER}/{CHAPTER}.ipynb?token={token}", wait_until="load")
-        page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
+        page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=300_000)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=300_000)
 
         # run the first cells: parameters, imports and utils.setup's line
         page.locator(".jp-Notebook .jp-Cell").nth(2).click()
         for _ in range(2):
             page.keyboard.press("Shift+Enter")
-        page.locator(".jp-OutputArea-output", has_text="seed=0 (random, numpy, torch)").wait_for(timeout=120_000)
+        page.locator(".jp-OutputArea-output", has_text="seed=0 (random, numpy, torch)").wait_for(timeout=300_000)
         setup_line = page.locator(".jp-OutputArea-output", has_text="seed=0").first.inner_text()
         assert "device=" in setup_line and "mode=full" in setup_line, setup_line
 
