@@ -84,7 +84,7 @@ def gpu_rows(lengths, repeats: int) -> list[dict]:
             q, k, v = inputs(length, "cuda", dtype)
             found = {}
             for name in ("naive", *BACKENDS):
-                def run(name=name):
+                def run(name=name, q=q, k=k, v=v):  # bound now: the loop deletes them
                     if name == "naive":
                         _step(naive, q, k, v)
                     else:
