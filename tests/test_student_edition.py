@@ -28,6 +28,9 @@ def test_the_edition_holds_what_a_student_needs_and_nothing_of_the_instructors(e
     assert (edition.parent / "student-edition.zip").exists()
     assert "LICENSE" in files and "dlcourse" not in (edition / "pyproject.toml").read_text()
     assert "scripts/configure_lab.py --student" in (edition / "Makefile").read_text()
+    readme = (edition / "README.md").read_text()  # the book's student guide
+    assert all(f"## {part}" in readme for part in ("Start", "Validate, then submit", "Updates", "Chapters"))
+    assert "](" not in readme.replace("](http", ""), "links to book pages do not resolve in the edition"
 
 
 def test_no_solution_or_hidden_test_is_in_the_edition(edition):

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -112,8 +113,10 @@ def stage(output: Path, smoke: bool) -> Path:
     (output / "_toc.yml").write_text(table_of_contents())
     for chapter in chapters():
         executed = output / "chapters" / f"{chapter}.ipynb"
-        print(f"executing {chapter} ({'smoke' if smoke else 'full'} mode, exercises skipped) ...", flush=True)
+        print(f"executing {chapter} ({'smoke' if smoke else 'full'} mode, exercises skipped) ...", end=" ", flush=True)
+        start = time.perf_counter()
         execute(release_path(chapter), executed, smoke=smoke, skip_exercises=True)
+        print(f"{time.perf_counter() - start:.0f} s", flush=True)
         nbformat.write(without_widgets(nbformat.read(executed, as_version=4)), executed)
     vendor_mathjax(output / "vendor" / "mathjax")
     return output

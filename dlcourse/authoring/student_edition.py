@@ -13,6 +13,7 @@ a README for students. The instructor guide in README.md says how to publish it.
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 import textwrap
@@ -60,45 +61,15 @@ lab: setup ## start JupyterLab on the chapters
 \t$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root)
 """
 
-README = """\
-# Deep learning: from fundamentals to transformers (student edition)
+GUIDE = ROOT / "book" / "guides" / "student.md"  # the student guide is the edition's README
 
-Every chapter is a Jupyter notebook in `notebooks/` with lessons and exercises. The exercises are
-graded automatically: the test cell under each exercise runs public tests you can see; your
-instructor's grader adds hidden tests (dtypes, edge cases, gradients), so solve each problem in
-general.
 
-## Start
-
-You need Python 3.11, git or an unzip tool, and make (Linux or macOS). In this folder:
-
-```bash
-make lab    # builds .venv with the pinned packages, registers the kernel, installs the data, starts JupyterLab
-```
-
-The first run downloads the pinned packages (PyTorch is about 5.5 GB); later runs start at
-once, and everything works offline. Open `{first}/{first}.ipynb` and run it top to bottom.
-
-## Working on a chapter
-
-- The first code cell is a `parameters` cell: `SMOKE = True` makes every lesson tiny (seconds);
-  leave it `False` for the real lesson.
-- Replace `raise NotImplementedError()` with your code and run the test cell below it: it says
-  what is wrong, with shapes and values. Do not edit, delete or move the test cells: the grader
-  puts them back as released.
-- You may read the course's reference implementations in `utils/` (the lessons call them as
-  `ref.…`), but an answer must not call the reference of its own exercise: that exercise then
-  scores 0.
-- Before you submit, press **Validate** in the notebook toolbar: it runs the notebook with the
-  public tests and tells you which fail.
-- To submit, save the notebook and hand in the `.ipynb` file (File > Download) the way your
-  instructor asks, with the file name your instructor asks for.
-- The notebooks pick the GPU when there is one. To force a device: `DLCOURSE_DEVICE=cpu make lab`.
-- Your own Jupyter or VS Code instead of `make lab`: run `make setup`, then select the
-  interpreter `.venv/bin/python`.
-
-Chapters: {chapters}.
-"""
+def students_readme(chapters: list[str]) -> str:
+    """The book's student guide, with links that only resolve in the book made plain text, and
+    the chapters this edition holds."""
+    text = re.sub(r"\[([^\]]+)\]\((?!https?:)[^)]*\)", r"\1 (a page of the course's book)", GUIDE.read_text())
+    title = "# Deep learning: from fundamentals to transformers (student edition)\n\n"
+    return title + text.split("\n", 1)[1].lstrip("\n") + f"\n## Chapters\n\n{', '.join(chapters)}.\n"
 
 
 def students_pyproject(text: str) -> str:
@@ -127,7 +98,7 @@ def build(output: Path = OUTPUT, archive: bool = False) -> Path:
     (staged / "pyproject.toml").write_text(students_pyproject((ROOT / "pyproject.toml").read_text()))
     (staged / "Makefile").write_text(MAKEFILE)
     names = chapters()
-    (staged / "README.md").write_text(README.format(first=names[0], chapters=", ".join(names)))
+    (staged / "README.md").write_text(students_readme(names))
     (staged / ".gitignore").write_text(".venv/\n__pycache__/\n*.egg-info/\n.ipynb_checkpoints/\n")
     shutil.rmtree(output, ignore_errors=True)
     staged.replace(output)
