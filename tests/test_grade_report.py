@@ -24,10 +24,21 @@ def report():
 
 def test_table_has_students_and_exercise_statistics():
     lines = report().table().splitlines()
-    assert lines[2].split() == ["ann", "1.0/3.0", "1.0", "0.0"]
+    assert lines[2].split() == ["ann", "1.0/3.0", "test_b", "0/2"]
+    assert lines[3].split() == ["ben", "3.0/3.0", "none"]
     assert "NOT GRADED: not a readable notebook" in lines[4]
-    assert lines[-2].split() == ["mean", "2.0", "1.0", "1.0"]
-    assert lines[-1].split() == ["full", "marks", "%", "100.0", "50.0"]
+    cells = {line.split()[0]: line.split()[1:] for line in lines[6:]}
+    assert cells["test_a"] == ["1", "1.00", "100.0"] and cells["test_b"] == ["2", "1.00", "50.0"]
+    assert cells["total"] == ["3", "2.00"]
+
+
+def test_the_table_fits_an_80_column_terminal_whatever_the_number_of_exercises():
+    many = {f"test_exercise_with_a_long_name_{n}": 1.0 for n in range(15)}
+    wide = Report("01_x", many, [StudentResult("ann", "graded", {name: 1.0 for name in many}),
+                                 StudentResult("ben", "graded", {})])
+    table = wide.table()
+    assert max(len(line) for line in table.splitlines() if not line.startswith("* ")) <= 80, table
+    assert sum(line.count(" 0/1") for line in table.splitlines()) == 15, "ben's cells below full marks, wrapped"
 
 
 def test_csv_keeps_every_student(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import statistics
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,41 +51,43 @@ class Report:
         return sum(self.max_scores.values()) + sum(self.written_max.values())
 
     def table(self) -> str:
-        """One row per student: the total out of the assignment's full total (written answers
-        included; ``*``: some are not graded by hand yet), then every cell's points (``-``: not
-        graded yet); then the mean and the share of full marks per cell."""
+        """Two narrow tables (an 80-column terminal holds them whatever the number of exercises).
+        Per student: the total out of the assignment's full total (written answers included;
+        ``*``: some are not graded by hand yet) and the cells below full marks with their points
+        (``-``: not graded yet). Per cell: its points, the mean and the share of full marks."""
         ids, written = list(self.max_scores), list(self.written_max)
-        width = max([len("full marks %")] + [len(s.student) for s in self.students])
-        header = f"{'student':<{width}}  {'total':>12}  " + "  ".join(ids + written)
-        lines = [header, "-" * len(header)]
+        full_points = {**self.max_scores, **self.written_max}
+        width = max([len("student")] + [len(s.student) for s in self.students])
+        lines = [f"{'student':<{width}}  {'total':>12}  cells below full marks", "-" * 78]
         for result in self.students:
             if result.status != "graded":
                 lines.append(f"{result.student:<{width}}  {'-':>12}  NOT GRADED: {result.status}")
                 continue
-            cells = [f"{result.scores.get(i, 0):>{len(i)}.1f}" for i in ids]
-            cells += [f"{result.written[i]:>{len(i)}.1f}" if result.written.get(i) is not None else f"{'-':>{len(i)}}"
-                      for i in written]
+            points = {**{i: result.scores.get(i, 0.0) for i in ids}, **{i: result.written.get(i) for i in written}}
+            below = [f"{i} {'-' if v is None else f'{v:g}'}/{full_points[i]:g}" for i, v in points.items()
+                     if v is None or v < full_points[i]]
             total = f"{result.total:.1f}/{self.max_total:.1f}" + ("*" if result.needs_manual else " ")
-            lines.append(f"{result.student:<{width}}  {total:>12}  {'  '.join(cells)}")
+            lead = f"{result.student:<{width}}  {total:>12}  "
+            lines += textwrap.wrap(", ".join(below) or "none", 78, initial_indent=lead, subsequent_indent=" " * len(lead),
+                                   break_long_words=False, break_on_hyphens=False)
         graded = [r for r in self.students if r.status == "graded"]
-        if graded:
-            means = [statistics.fmean(r.scores.get(i, 0.0) for r in graded) for i in ids]
-            full = [100 * sum(r.scores.get(i, 0.0) == self.max_scores[i] for r in graded) / len(graded) for i in ids]
-            for i in written:
-                marked = [r.written[i] for r in graded if r.written.get(i) is not None]
-                means.append(statistics.fmean(marked) if marked else None)
-                full.append(100 * sum(v == self.written_max[i] for v in marked) / len(marked) if marked else None)
-            mean_total = statistics.fmean(r.total for r in graded)
-            lines.append("-" * len(header))
-            lines.append(f"{'mean':<{width}}  {mean_total:>12.1f}  " + "  ".join(
-                f"{v:>{len(i)}.1f}" if v is not None else f"{'-':>{len(i)}}" for i, v in zip(ids + written, means)))
-            lines.append(f"{'full marks %':<{width}}  {'':>12}  " + "  ".join(
-                f"{v:>{len(i)}.1f}" if v is not None else f"{'-':>{len(i)}}" for i, v in zip(ids + written, full)))
-            pending = [r.student for r in graded if r.needs_manual]
-            if pending:
-                lines.append(f"* {len(pending)} of {len(graded)} graded students have cells that still need grading by "
-                             "hand: their totals, and the mean total, count those cells as 0 so far; the written "
-                             "answers' statistics use the answers graded so far")
+        if not graded:
+            return "\n".join(lines)
+        name = max(len(i) for i in ids + written) + len(" (written)")
+        lines += ["", f"{'cell':<{name}}  {'points':>6}  {'mean':>6}  {'full marks %':>12}", "-" * (name + 32)]
+        for i in ids + written:
+            values = [r.scores.get(i, 0.0) for r in graded] if i in self.max_scores else \
+                [r.written[i] for r in graded if r.written.get(i) is not None]
+            mean = f"{statistics.fmean(values):.2f}" if values else "-"
+            full = f"{100 * sum(v == full_points[i] for v in values) / len(values):.1f}" if values else "-"
+            label = i + (" (written)" if i in self.written_max else "")
+            lines.append(f"{label:<{name}}  {full_points[i]:>6g}  {mean:>6}  {full:>12}")
+        lines.append(f"{'total':<{name}}  {self.max_total:>6g}  {statistics.fmean(r.total for r in graded):>6.2f}")
+        pending = [r.student for r in graded if r.needs_manual]
+        if pending:
+            lines.append(f"* {len(pending)} of {len(graded)} graded students have cells that still need grading by "
+                         "hand: their totals, and the mean total, count those cells as 0 so far; the written "
+                         "answers' statistics use the answers graded so far")
         return "\n".join(lines)
 
     def attention(self) -> str:
