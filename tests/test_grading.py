@@ -3,9 +3,9 @@
 
 Students of the scratch class: the solution (full marks), the untouched release (0 auto-graded
 points), the hand-written mutants under mutants/<chapter>/ planted in as few submissions
-as possible, at most one per exercise in each (each loses exactly its mutants' exercises), a
-solution whose test cell was deleted (restored and graded), and a broken file (reported,
-skipped, the run goes on). That a mutant costs its own exercise's points and no other's is
+as possible, at most one per exercise in each (each loses exactly its mutants' exercises; the
+first pack also lost a test cell, which the grader restores and grades: its exercise scores 0),
+and a broken file (reported, skipped, the run goes on). That a mutant costs its own exercise's points and no other's is
 checked for every hand-written mutant by tests/test_mutation.py, against every other exercise's
 tests; here the grader must agree with it, one notebook run per pack instead of per mutant."""
 
@@ -19,7 +19,7 @@ import pytest
 from dlcourse.authoring.mutation import HAND_WRITTEN
 from dlcourse.grading.grade import find_submissions, grade_submissions
 from dlcourse.grading.gradebook import report_from_gradebook
-from dlcourse.notebooks import chapters, release_path, solution_cells, solution_path, graded_cells
+from dlcourse.notebooks import chapters, release_path, solution_cells, solution_path
 
 MUTANTS = HAND_WRITTEN
 pytestmark = pytest.mark.slow
@@ -50,6 +50,11 @@ def packs(chapter: str) -> list[dict[str, str]]:
             for i in range(max(map(len, by_exercise.values()), default=0))]
 
 
+def deleted_cell(chapter: str) -> str:
+    """The test cell deleted from the first pack: that of its first exercise."""
+    return f"test_{sorted(packs(chapter)[0])[0]}"
+
+
 @pytest.fixture(scope="module", params=chapters())
 def graded(request, tmp_path_factory):
     chapter = request.param
@@ -59,11 +64,12 @@ def graded(request, tmp_path_factory):
     for number, pack in enumerate(packs(chapter), 1):
         answers = {exercise: sources[name].read_text() for exercise, name in pack.items()}
         submissions[f"mutants-{number}"] = plant(chapter, answers, folder / f"mutants-{number}.ipynb")
-    nb = nbformat.read(solution_path(chapter), as_version=4)
-    removed = sorted(graded_cells(nb))[0]
-    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != removed]
-    nbformat.write(nb, folder / "deleted.ipynb")
-    submissions["deleted-test-cell"] = folder / "deleted.ipynb"
+    # the first pack also deletes the test cell of one of its exercises (one notebook run fewer
+    # than a separate submission): restored by the grader, that cell must run and fail the mutant
+    first = submissions["mutants-1"]
+    nb = nbformat.read(first, as_version=4)
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != deleted_cell(chapter)]
+    nbformat.write(nb, first)
     (folder / "broken.ipynb").write_text('{"cells": [ truncated')
     submissions["broken-file"] = folder / "broken.ipynb"
     report = grade_submissions(submissions, chapter, folder / "course", feedback=True, log=lambda _: None)
@@ -79,7 +85,7 @@ def test_solution_gets_full_marks(graded):
 def test_plain_wrong_answers_need_no_attention(graded):
     """Mutants are honest mistakes: graded, and not listed as needing attention."""
     _, _, results, _ = graded
-    flagged = {name: r.notes for name, r in results.items() if r.notes and name != "deleted-test-cell"}
+    flagged = {name: r.notes for name, r in results.items() if r.notes and name != "mutants-1"}
     assert not flagged, flagged
 
 
@@ -105,8 +111,12 @@ def test_every_mutant_loses_exactly_its_exercise(graded):
 
 
 def test_deleted_test_cell_is_restored_and_graded(graded):
-    _, report, results, _ = graded
-    assert results["deleted-test-cell"].scores == report.max_scores
+    """The first pack lost a test cell: the grader put it back (noted for the instructor) and ran
+    it, so the mutant in its exercise scores 0 there (not "needs manual grade")."""
+    chapter, _, results, _ = graded
+    result = results["mutants-1"]
+    assert result.status == "graded" and result.scores[deleted_cell(chapter)] == 0.0, (result.status, result.scores)
+    assert any(deleted_cell(chapter) in note for note in result.notes), result.notes
 
 
 def test_broken_submission_is_reported_and_the_run_goes_on(graded):
