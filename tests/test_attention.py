@@ -73,6 +73,14 @@ def test_multi_head_attention_matches_nn_multiheadattention():
         A.MultiHeadAttention(10, 3)
 
 
+def test_multi_head_attention_starts_as_nn_multiheadattention():
+    """Both biases start at zero (nn.MultiheadAttention zeroes out_proj.bias as well as in_proj_bias)."""
+    ours, theirs = A.MultiHeadAttention(12, 3), nn.MultiheadAttention(12, 3, batch_first=True)
+    for name in ("in_proj_bias", "out_proj.bias"):
+        assert torch.equal(ours.get_parameter(name), theirs.get_parameter(name)), name
+        assert not ours.get_parameter(name).any(), name
+
+
 def test_transformer_block_matches_pre_norm_encoder_layer():
     torch.manual_seed(1)
     ours = A.TransformerBlock(8, 2).double()

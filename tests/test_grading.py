@@ -2,12 +2,14 @@
 `nbgrader autograde` and its gradebook, in a scratch course.
 
 Students of the scratch class: the solution (full marks), the untouched release (0 auto-graded
-points), the hand-written mutants under mutants/<chapter>/ planted in as few submissions
-as possible, at most one per exercise in each (each loses exactly its mutants' exercises; the
-first pack also lost a test cell, which the grader restores and grades: its exercise scores 0),
-and a broken file (reported, skipped, the run goes on). That a mutant costs its own exercise's points and no other's is
-checked for every hand-written mutant by tests/test_mutation.py, against every other exercise's
-tests; here the grader must agree with it, one notebook run per pack instead of per mutant."""
+points), one wrong answer for every exercise at once (the first hand-written mutant of each under
+mutants/<chapter>/: every exercise loses its points and no other; the submission also lost a test
+cell, which the grader restores and grades), and a broken file (reported, skipped, the run goes
+on). That *each* hand-written mutant costs its own exercise's points and no other's is checked
+by tests/test_mutation.py, against every other exercise's tests; here the grader must agree with
+it for one wrong answer per exercise. Each extra submission is one more notebook run per chapter
+(15-20 s in smoke mode), so the other mutants are left to tests/test_mutation.py, which runs them
+without a notebook run each."""
 
 import html
 import re
@@ -40,19 +42,17 @@ def mutants(chapter: str) -> dict[str, Path]:
     return {path.stem: path for path in sorted((MUTANTS / chapter).glob("*.py"))}
 
 
-def packs(chapter: str) -> list[dict[str, str]]:
-    """The chapter's mutants as few submissions: pack i holds the i-th mutant of each exercise,
-    as {exercise: mutant name}."""
-    by_exercise: dict[str, list[str]] = {}
+def pack(chapter: str) -> dict[str, str]:
+    """One wrong answer per exercise, {exercise: mutant name}: the first hand-written mutant of each."""
+    chosen: dict[str, str] = {}
     for name in mutants(chapter):
-        by_exercise.setdefault(name.split("__")[0], []).append(name)
-    return [{exercise: names[i] for exercise, names in by_exercise.items() if i < len(names)}
-            for i in range(max(map(len, by_exercise.values()), default=0))]
+        chosen.setdefault(name.split("__")[0], name)
+    return chosen
 
 
 def deleted_cell(chapter: str) -> str:
-    """The test cell deleted from the first pack: that of its first exercise."""
-    return f"test_{sorted(packs(chapter)[0])[0]}"
+    """The test cell deleted from the wrong answers' submission: that of its first exercise."""
+    return f"test_{sorted(pack(chapter))[0]}"
 
 
 @pytest.fixture(scope="module", params=chapters())
@@ -61,15 +61,14 @@ def graded(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"class-{chapter}")
     submissions = {"solution": solution_path(chapter), "release": release_path(chapter)}
     sources = mutants(chapter)
-    for number, pack in enumerate(packs(chapter), 1):
-        answers = {exercise: sources[name].read_text() for exercise, name in pack.items()}
-        submissions[f"mutants-{number}"] = plant(chapter, answers, folder / f"mutants-{number}.ipynb")
-    # the first pack also deletes the test cell of one of its exercises (one notebook run fewer
-    # than a separate submission): restored by the grader, that cell must run and fail the mutant
-    first = submissions["mutants-1"]
-    nb = nbformat.read(first, as_version=4)
+    wrong = plant(chapter, {exercise: sources[name].read_text() for exercise, name in pack(chapter).items()},
+                  folder / "mutants.ipynb")
+    # it also lost one test cell (one notebook run fewer than a separate submission): restored by
+    # the grader, that cell must run and fail the mutant
+    nb = nbformat.read(wrong, as_version=4)
     nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != deleted_cell(chapter)]
-    nbformat.write(nb, first)
+    nbformat.write(nb, wrong)
+    submissions["mutants"] = wrong
     (folder / "broken.ipynb").write_text('{"cells": [ truncated')
     submissions["broken-file"] = folder / "broken.ipynb"
     report = grade_submissions(submissions, chapter, folder / "course", feedback=True, log=lambda _: None)
@@ -85,7 +84,7 @@ def test_solution_gets_full_marks(graded):
 def test_plain_wrong_answers_need_no_attention(graded):
     """Mutants are honest mistakes: graded, and not listed as needing attention."""
     _, _, results, _ = graded
-    flagged = {name: r.notes for name, r in results.items() if r.notes and name != "mutants-1"}
+    flagged = {name: r.notes for name, r in results.items() if r.notes and name != "mutants"}
     assert not flagged, flagged
 
 
@@ -95,26 +94,23 @@ def test_untouched_release_gets_zero(graded):
     assert results["release"].scores == {name: 0.0 for name in report.max_scores}
 
 
-def test_every_mutant_loses_exactly_its_exercise(graded):
+def test_a_wrong_answer_to_every_exercise_loses_exactly_its_points(graded):
     chapter, report, results, _ = graded
-    problems = []
-    assert sorted(name for pack in packs(chapter) for name in pack.values()) == sorted(mutants(chapter)), "unplanted"
-    for number, pack in enumerate(packs(chapter), 1):
-        result = results[f"mutants-{number}"]
-        expected = dict(report.max_scores, **{f"test_{exercise}": 0.0 for exercise in pack})
-        if result.status != "graded" or result.scores != expected:
-            scores = result.scores or {}
-            wrong = {name: (scores.get(name), points) for name, points in expected.items() if scores.get(name) != points}
-            problems.append(f"mutants-{number} ({', '.join(pack.values())}): {result.status}; "
-                            f"(scored, expected) per test cell that differs: {wrong}")
-    assert not problems, "mutants not caught exactly:\n" + "\n".join(problems)
+    chosen = pack(chapter)
+    assert {f"test_{exercise}" for exercise in chosen} == set(report.max_scores), "an exercise without a mutant"
+    result = results["mutants"]
+    expected = {name: 0.0 for name in report.max_scores}
+    scores = result.scores or {}
+    wrong = {name: (scores.get(name), points) for name, points in expected.items() if scores.get(name) != points}
+    assert result.status == "graded" and not wrong, (
+        f"mutants ({', '.join(chosen.values())}): {result.status}; (scored, expected) per test cell that differs: {wrong}")
 
 
 def test_deleted_test_cell_is_restored_and_graded(graded):
     """The first pack lost a test cell: the grader put it back (noted for the instructor) and ran
     it, so the mutant in its exercise scores 0 there (not "needs manual grade")."""
     chapter, _, results, _ = graded
-    result = results["mutants-1"]
+    result = results["mutants"]
     assert result.status == "graded" and result.scores[deleted_cell(chapter)] == 0.0, (result.status, result.scores)
     assert any(deleted_cell(chapter) in note for note in result.notes), result.notes
 

@@ -51,6 +51,27 @@ def test_cross_entropy_rejects_bad_smoothing():
         L.cross_entropy(randn(2, 3), torch.tensor([0, 1]), 1.5)
 
 
+def test_mlp_backward_matches_autograd_and_finite_differences():
+    x, targets = randn(7, 5), torch.tensor([0, 2, 1, 2, 0, 1, 1])
+    params = [randn(4, 5), randn(4), randn(3, 4), randn(3)]
+    x[2], params[1][0] = 0.0, 0.0  # z1[2, 0] is exactly 0: ReLU's slope there is 0, as in PyTorch
+    loss, grads = L.mlp_backward(x, targets, *params)
+    leaves = [p.clone().requires_grad_() for p in params]
+    w1, b1, w2, b2 = leaves
+    expected = F.cross_entropy(F.linear(F.relu(F.linear(x, w1, b1)), w2, b2), targets)
+    torch.testing.assert_close(loss, expected.detach(), rtol=1e-12, atol=1e-12)
+    for name, ours, theirs in zip(("dw1", "db1", "dw2", "db2"), grads, torch.autograd.grad(expected, leaves)):
+        torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12, msg=lambda m: f"{name}: {m}")
+    from utils.fundamentals import numerical_gradient
+
+    params[1][0] += 0.3  # away from the kink, where finite differences are valid
+    _, grads = L.mlp_backward(x, targets, *params)
+    for k, parameter in enumerate(params):
+        def loss_of(value, k=k):
+            return L.mlp_backward(x, targets, *params[:k], value, *params[k + 1:])[0]
+        torch.testing.assert_close(grads[k], numerical_gradient(loss_of, parameter.clone()), rtol=1e-6, atol=1e-8)
+
+
 def test_inverted_dropout_keeps_the_mean_and_matches_dropout_statistics():
     x = torch.ones(200_000, dtype=torch.float64)
     g = torch.Generator().manual_seed(1)

@@ -48,6 +48,7 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "linear_forward": ("utils.layers:linear",),
     "silu_and_derivative": ("utils.layers:silu_and_derivative",),
     "cross_entropy": ("utils.layers:cross_entropy",),
+    "mlp_backward": ("utils.layers:mlp_backward",),
     "adamw_step": ("utils.optim:adamw_step",),
     "inverted_dropout": ("utils.layers:inverted_dropout",),
     "batch_norm_train": ("utils.layers:batch_norm_train",),

@@ -46,6 +46,31 @@ def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: 
     return ((1 - label_smoothing) * nll + label_smoothing * uniform).mean()
 
 
+def mlp_backward(x: torch.Tensor, targets: torch.Tensor, w1: torch.Tensor, b1: torch.Tensor, w2: torch.Tensor,
+                 b2: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Backpropagation by hand through a two-layer MLP with softmax cross-entropy (no autograd).
+
+    Forward: ``z1 = x w1^T + b1``, ``h = relu(z1)``, ``z2 = h w2^T + b2``, ``loss`` = the mean over
+    the batch of ``-log softmax(z2)[target]``. Backward, from the chain rule:
+    ``dz2 = (softmax(z2) - one_hot(targets)) / N``, ``dw2 = dz2^T h``, ``db2 = sum_rows dz2``,
+    ``dh = dz2 w2``, ``dz1 = dh * (z1 > 0)`` (ReLU's slope at 0 taken as 0, as PyTorch does),
+    ``dw1 = dz1^T x``, ``db1 = sum_rows dz1``.
+    Shapes: x (N, D), targets (N,) int64, w1 (H, D), b1 (H,), w2 (C, H), b2 (C,).
+    Returns ``(loss, (dw1, db1, dw2, db2))``, each gradient shaped like its parameter.
+    """
+    n = x.shape[0]
+    z1 = x @ w1.T + b1  # (N, H)
+    h = z1.clamp(min=0)
+    z2 = h @ w2.T + b2  # (N, C)
+    log_probs = z2 - torch.logsumexp(z2, dim=1, keepdim=True)
+    loss = -log_probs.gather(1, targets.unsqueeze(1)).mean()
+    dz2 = (log_probs.exp() - nn.functional.one_hot(targets, z2.shape[1]).to(z2.dtype)) / n  # (N, C)
+    dw2, db2 = dz2.T @ h, dz2.sum(dim=0)
+    dz1 = (dz2 @ w2) * (z1 > 0)  # (N, H): dh, through ReLU's slope
+    dw1, db1 = dz1.T @ x, dz1.sum(dim=0)
+    return loss, (dw1, db1, dw2, db2)
+
+
 def inverted_dropout(x: torch.Tensor, p: float, training: bool = True,
                      generator: torch.Generator | None = None) -> torch.Tensor:
     """Zero each element with probability ``p`` and scale the survivors by ``1 / (1 - p)``.
