@@ -47,7 +47,7 @@ formgrader: $(STAMP) ## start JupyterLab on the grading course (formgrader, manu
 	cd grading && JUPYTER_PATH=$(CURDIR)/build/jupyter ../$(BIN)/jupyter lab $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup ## run every check: utils, notebooks, release sync, grading self-test, book
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --durations=25
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --durations=40
 
 release: $(STAMP) ## regenerate notebooks/ from solutions/ (never deletes before it succeeds)
 	$(BIN)/course release
