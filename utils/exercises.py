@@ -62,6 +62,7 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "receptive_field": ("utils.conv:receptive_field",),
     "ResidualBlock": ("utils.conv:ResidualBlock",),
     "random_crop_flip": ("utils.conv:random_crop_flip",),
+    "evaluate_accuracy": ("utils.training:evaluate",),
     "freeze_backbone": ("utils.conv:freeze_backbone",),
     "fgsm": ("utils.conv:fgsm",),
     # 05_rnn
