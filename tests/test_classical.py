@@ -38,6 +38,19 @@ def test_normal_equation_matches_sklearn():
     assert b.item() == pytest.approx(model.intercept_, abs=1e-10)
 
 
+@pytest.mark.parametrize("shape, lam", [((40, 3), 0.0), ((40, 3), 2.5), ((12, 30), 0.5)])
+def test_ridge_regression_matches_sklearn_ridge(shape, lam):
+    from sklearn.linear_model import Ridge
+
+    X, y = randn(*shape) + 5.0, randn(shape[0]) * 3 + 100.0  # offsets: the intercept must not be shrunk
+    w, b = C.ridge_regression(X, y, lam)
+    model = Ridge(alpha=lam).fit(X.numpy(), y.numpy())
+    torch.testing.assert_close(w, torch.from_numpy(model.coef_), rtol=1e-8, atol=1e-8)
+    assert b.item() == pytest.approx(model.intercept_, abs=1e-8)
+    with pytest.raises(ValueError, match="at least 0"):
+        C.ridge_regression(X, y, -1.0)
+
+
 def test_bce_matches_torch_and_is_stable():
     logits, targets = randn(30) * 5, (randn(30) > 0).double()
     expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets)

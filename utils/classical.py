@@ -38,6 +38,24 @@ def normal_equation(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, tor
     return theta[:-1], theta[-1]
 
 
+def ridge_regression(X: torch.Tensor, y: torch.Tensor, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ridge regression with an unpenalised intercept: ``(w, b)`` minimising
+    ``||y - X w - b||^2 + lam ||w||^2`` (scikit-learn's ``Ridge(alpha=lam)``).
+
+    The best ``b`` for any ``w`` makes the residuals average 0, ``b = mean(y) - mean(X) w``; put
+    back, the problem is least squares on centred data plus the penalty, solved in closed form:
+    ``w = (Xc^T Xc + lam I)^-1 Xc^T yc``, invertible for every ``lam > 0`` (also when D > N).
+    Shapes: X (N, D), y (N,) -> w (D,), b ().
+    """
+    if lam < 0:
+        raise ValueError(f"lam is the weight of a penalty and must be at least 0, got {lam}")
+    x_mean, y_mean = X.mean(dim=0), y.mean()
+    centred = X - x_mean
+    eye = torch.eye(X.shape[1], dtype=X.dtype, device=X.device)
+    w = torch.linalg.solve(centred.T @ centred + lam * eye, centred.T @ (y - y_mean))
+    return w, y_mean - x_mean @ w
+
+
 def binary_cross_entropy_with_logits(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean binary cross-entropy of ``sigmoid(logits)`` against 0/1 ``targets``, stable for any logit.
 

@@ -40,6 +40,7 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "standardize": ("utils.classical:standardize",),
     "kfold_indices": ("utils.classical:kfold_indices",),
     "normal_equation": ("utils.classical:normal_equation",),
+    "ridge_regression": ("utils.classical:ridge_regression",),
     "bce_with_logits": ("utils.classical:binary_cross_entropy_with_logits",),
     "kmeans_assign": ("utils.classical:kmeans_assign",),
     "kmeans_plus_plus": ("utils.classical:kmeans_plus_plus",),

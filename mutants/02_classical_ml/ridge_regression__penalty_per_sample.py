@@ -1,0 +1,10 @@
+def ridge_regression(X, y, lam):
+    """(w, b) minimising ||y - X w - b||^2 + lam ||w||^2, b not penalised: X (N, D), y (N,) -> (D,), ()."""
+    if lam < 0:
+        raise ValueError(f"lam must be at least 0, got {lam}")
+    x_mean, y_mean = X.mean(dim=0), y.mean()
+    centred = X - x_mean
+    eye = torch.eye(X.shape[1], dtype=X.dtype, device=X.device)
+    # Mutant: lam scaled by N, as for a mean-squared objective; the objective here is a sum of squares
+    w = torch.linalg.solve(centred.T @ centred + X.shape[0] * lam * eye, centred.T @ (y - y_mean))
+    return w, y_mean - x_mean @ w
