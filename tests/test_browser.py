@@ -165,15 +165,28 @@ def test_a_manual_score_entered_in_the_formgrader_survives_a_regrade(graded, tmp
 
         page.goto(f"{base}/formgrader/submissions/{notebook_id}/", wait_until="load")
         score = page.locator(f"input.score#{written}")
-        score.fill("1.5")
-        score.press("Tab")  # the page saves on change
-        for _ in range(60):
+        score.wait_for(state="visible", timeout=60_000)
+        page.wait_for_load_state("networkidle")  # the page renders its inputs after loading the grades
+        saved = []
+
+        def manual_score():
             grades = api(base, token, f"grades?submission_id={notebook_id}")
-            if next(g["manual_score"] for g in grades if g["name"] == written) == 1.5:
-                break
-            page.wait_for_timeout(500)
+            return next(g["manual_score"] for g in grades if g["name"] == written)
+
+        for attempt in range(3):  # a loaded machine can re-render the input under the first key presses
+            score.fill("1.5")
+            score.press("Tab")  # the page saves on change
+            for _ in range(40):
+                saved.append(manual_score())
+                if saved[-1] == 1.5:
+                    break
+                page.wait_for_timeout(500)
+            else:
+                continue
+            break
         else:
-            pytest.fail("the score typed into the formgrader was not saved")
+            pytest.fail(f"the score typed into the formgrader was not saved: the input holds {score.input_value()!r}, "
+                        f"the gradebook {saved[-1]!r}")
 
         again = grade_submissions(find_submissions(folder / "submitted", CHAPTER), CHAPTER, course, feedback=False,
                                   log=lambda _: None, workers=1, limits=Limits(wall_seconds=300), cell_seconds=60,
