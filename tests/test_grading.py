@@ -107,8 +107,8 @@ def test_a_wrong_answer_to_every_exercise_loses_exactly_its_points(graded):
 
 
 def test_deleted_test_cell_is_restored_and_graded(graded):
-    """The first pack lost a test cell: the grader put it back (noted for the instructor) and ran
-    it, so the mutant in its exercise scores 0 there (not "needs manual grade")."""
+    """The wrong answers' submission lost a test cell: the grader put it back (noted for the
+    instructor) and ran it, so the mutant in its exercise scores 0 there (not "needs manual grade")."""
     chapter, _, results, _ = graded
     result = results["mutants"]
     assert result.status == "graded" and result.scores[deleted_cell(chapter)] == 0.0, (result.status, result.scores)
