@@ -104,3 +104,28 @@ def test_kfold_matches_sklearn(n, k):
         np.testing.assert_array_equal(val.numpy(), ref_val)
     with pytest.raises(ValueError, match="between 2 and n"):
         C.kfold_indices(3, 5)
+
+
+@pytest.mark.parametrize("metric", C.KNN_METRICS)
+@pytest.mark.parametrize("k", [1, 5, 12])
+def test_knn_predict_matches_sklearn(metric, k):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X_train, X_query = randn(80, 4), randn(30, 4)
+    y_train = torch.randint(0, 4, (80,), generator=generator)
+    ours = C.knn_predict(X_train, y_train, X_query, k, metric)
+    model = KNeighborsClassifier(n_neighbors=k, metric=metric, algorithm="brute").fit(X_train.numpy(), y_train.numpy())
+    assert ours.dtype == torch.int64
+    assert ours.tolist() == model.predict(X_query.numpy()).tolist()
+
+
+def test_knn_predict_breaks_ties_towards_the_smallest_label_and_rejects_bad_input():
+    X_train = torch.tensor([[0.0], [1.0], [-1.0], [5.0]], dtype=torch.float64)
+    y_train = torch.tensor([3, 1, 3, 1])
+    query = torch.tensor([[0.1]], dtype=torch.float64)
+    assert C.knn_predict(X_train, y_train, query, k=2).tolist() == [1]  # neighbours 0.0 (3) and 1.0 (1): a tie
+    assert C.knn_predict(X_train, y_train, query, k=3).tolist() == [3]
+    with pytest.raises(ValueError, match="unknown metric"):
+        C.knn_predict(X_train, y_train, query, k=1, metric="chebyshev")
+    with pytest.raises(ValueError, match="k must be"):
+        C.knn_predict(X_train, y_train, query, k=5)

@@ -100,3 +100,16 @@ def test_array_dataset_matches_tensor_dataset():
     torch.testing.assert_close(doubled[1][0], 2 * X[1])
     with pytest.raises(ValueError, match="5 != 4"):
         F.ArrayDataset(X, y[:4])
+
+
+def test_train_val_split_is_one_seeded_permutation():
+    X = torch.arange(40.0).reshape(20, 2)
+    y = X[:, 0] * 10
+    (X_train, y_train), (X_val, y_val) = F.train_val_split(X, y, 0.25, torch.Generator().manual_seed(3))
+    order = torch.randperm(20, generator=torch.Generator().manual_seed(3))  # the same permutation
+    assert torch.equal(X_val, X[order[:5]]) and torch.equal(X_train, X[order[5:]])
+    assert torch.equal(y_train, X_train[:, 0] * 10) and torch.equal(y_val, X_val[:, 0] * 10)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        F.train_val_split(X, y, 1.0)
+    with pytest.raises(ValueError, match="one row per sample"):
+        F.train_val_split(X, y[:-1], 0.5)

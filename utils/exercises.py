@@ -36,11 +36,13 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "mse_gradients": ("utils.fundamentals:mse_gradients",),
     "sgd_step": ("utils.fundamentals:sgd_step",),
     "ArrayDataset": ("utils.fundamentals:ArrayDataset",),
+    "train_val_split": ("utils.fundamentals:train_val_split",),
     # 02_classical_ml
     "standardize": ("utils.classical:standardize",),
     "kfold_indices": ("utils.classical:kfold_indices",),
     "normal_equation": ("utils.classical:normal_equation",),
     "ridge_regression": ("utils.classical:ridge_regression",),
+    "knn_predict": ("utils.classical:knn_predict", "utils.classical:knn_distances"),
     "bce_with_logits": ("utils.classical:binary_cross_entropy_with_logits",),
     "kmeans_assign": ("utils.classical:kmeans_assign",),
     "kmeans_plus_plus": ("utils.classical:kmeans_plus_plus",),

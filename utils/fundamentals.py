@@ -96,6 +96,22 @@ def sgd_step(params: Iterable[torch.Tensor], lr: float) -> None:
             param.grad = None
 
 
+def train_val_split(X: torch.Tensor, y: torch.Tensor, val_fraction: float, generator: torch.Generator | None = None
+                    ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """Shuffle the rows once (``generator`` decides the order) and hold out ``int(N * val_fraction)``
+    of them for validation: ``((X_train, y_train), (X_val, y_val))``, every row in exactly one part,
+    each target beside its own features. ``torch.utils.data.random_split`` does the same for datasets.
+    """
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have one row per sample, got {len(X)} and {len(y)} rows")
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction is the share of rows held out, strictly between 0 and 1; got {val_fraction}")
+    n_val = int(len(X) * val_fraction)
+    order = torch.randperm(len(X), generator=generator)  # one permutation for features and targets alike
+    val_rows, train_rows = order[:n_val], order[n_val:]
+    return (X[train_rows], y[train_rows]), (X[val_rows], y[val_rows])
+
+
 class ArrayDataset(Dataset):
     """A map-style dataset over paired tensors: item ``i`` is ``(transform(features[i]), targets[i])``.
 

@@ -1,0 +1,8 @@
+# Mutant: starts the training part one row early: one validation row is trained on too.
+def train_val_split(X, y, val_fraction, generator):
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be strictly between 0 and 1, got {val_fraction}")
+    n_val = int(len(X) * val_fraction)
+    order = torch.randperm(len(X), generator=generator)
+    val_rows, train_rows = order[:n_val], order[n_val - 1:]
+    return (X[train_rows], y[train_rows]), (X[val_rows], y[val_rows])
