@@ -28,7 +28,7 @@ from dlcourse.grading.sandbox import Limits, jail_available, jail_missing_reason
 pytestmark = pytest.mark.slow
 CHAPTER = "01_fundamentals"
 CELL_SECONDS = 12  # per cell: ample for chapter 01's cells in smoke mode, short for the loops below
-FULL = {name: 1.0 for name in graded_cells(nbformat.read(solution_path(CHAPTER), as_version=4))}
+FULL = graded_cells(nbformat.read(solution_path(CHAPTER), as_version=4))  # test cell -> its points
 
 
 def zero(*exercises: str) -> dict[str, float]:
@@ -92,14 +92,14 @@ def build_class(folder: Path) -> dict:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         while True:
             pass
-        """), zero("sgd_step", "array_dataset"), "did not respond to the interrupt")
+        """), zero("sgd_step", "array_dataset", "train_val_split"), "did not respond to the interrupt")
     case("memory-bomb", prepend(solution(), "pairwise_squared_distances", """
         _hog = []
         while True:
             _hog.append(torch.empty(2**28))  # 1 GiB each, until the memory limit
         """), zero("pairwise_squared_distances"), "ran out of memory the grader deleted the globals it assigned (_hog)")
     case("exits-the-kernel", prepend(solution(), "mse_gradients", "import os\nos._exit(1)"),
-         zero("mse_gradients", "sgd_step", "array_dataset"), "the kernel died")
+         zero("mse_gradients", "sgd_step", "array_dataset", "train_val_split"), "the kernel died")
     case("raises", prepend(solution(), "numerical_gradient", "raise ValueError('not done yet')"),
          zero("numerical_gradient"), None)
     case("invalid-json", None, "invalid JSON", text='{"cells": [ truncated')

@@ -21,12 +21,13 @@ from formgrader import api, formgrader
 from dlcourse.authoring.mutation import HAND_WRITTEN
 from dlcourse.grading.grade import find_submissions, grade_submissions
 from dlcourse.grading.gradebook import export_grades, report_from_gradebook
-from dlcourse.notebooks import release_path, solution_cells, solution_path
+from dlcourse.notebooks import graded_cells, release_path, solution_cells, solution_path
 from dlcourse.grading.sandbox import Limits
 
 pytestmark = pytest.mark.slow
 CHAPTER = "01_fundamentals"
 WRITTEN = "bias_variance_answer"
+AUTOMATIC = sum(graded_cells(nbformat.read(solution_path(CHAPTER), as_version=4)).values())  # every test cell's points
 
 
 def write(folder, student, nb):
@@ -122,7 +123,7 @@ def test_grading_unchanged_files_again_runs_nothing_and_keeps_every_mark(course)
     assert "3 submissions were not graded again" in again.attention() and "--force" in again.attention()
     assert gradebook_rows(folder / "course") == entered
     ann = next(r for r in again.students if r.student == "ann")
-    assert (ann.automatic, ann.manual, ann.total) == (6.0, 2.0, 8.0)
+    assert (ann.automatic, ann.manual, ann.total) == (AUTOMATIC, 2.0, AUTOMATIC + 2)
 
 
 def test_force_grades_again_and_keeps_every_mark(course):
@@ -155,23 +156,23 @@ def test_a_resubmission_is_graded_again_and_its_changed_answer_flagged(course):
 def test_report_csv_and_export_include_the_manual_points(course, tmp_path):
     folder, *_ = course
     report = report_from_gradebook(folder / "course", CHAPTER)
-    assert report.max_total == 8.0 and report.written_max == {WRITTEN: 2.0}
+    assert report.max_total == AUTOMATIC + 2 and report.written_max == {WRITTEN: 2.0}
     rows = {r.student: r for r in report.students}
-    # ann: 6 automatic + 2 manual; ben: 5 automatic (sgd_step overridden to 0.5) + 1.5 + 0.5 extra; cat: 0
-    assert (rows["ann"].automatic, rows["ann"].manual, rows["ann"].total) == (6.0, 2.0, 8.0)
-    assert (rows["ben"].automatic, rows["ben"].manual, rows["ben"].extra_credit, rows["ben"].total) == (5.5, 1.5, 0.5, 7.5)
+    # ann: all automatic points + 2 manual; ben: all but sgd_step's point (overridden to 0.5) + 1.5 + 0.5 extra
+    assert (rows["ann"].automatic, rows["ann"].manual, rows["ann"].total) == (AUTOMATIC, 2.0, AUTOMATIC + 2)
+    assert (rows["ben"].automatic, rows["ben"].manual, rows["ben"].extra_credit, rows["ben"].total) == (AUTOMATIC - 0.5, 1.5, 0.5, AUTOMATIC + 1.5)
     assert rows["cat"].needs_manual == [WRITTEN] and rows["cat"].written == {WRITTEN: None}
     table = report.table()
-    assert "8.0/8.0*" in table and "need grading by hand" in table
+    assert f"{AUTOMATIC + 2:.1f}/{AUTOMATIC + 2:.1f}*" in table and "need grading by hand" in table
     report.write_csv(tmp_path / "grades.csv")
     csv_rows = {row["student"]: row for row in csv.DictReader((tmp_path / "grades.csv").open())}
-    assert (csv_rows["ben"]["automatic"], csv_rows["ben"]["manual"], csv_rows["ben"]["total"]) == ("5.5", "1.5", "7.5")
+    assert (csv_rows["ben"]["automatic"], csv_rows["ben"]["manual"], csv_rows["ben"]["total"]) == (str(AUTOMATIC - 0.5), "1.5", str(AUTOMATIC + 1.5))
     assert csv_rows["ann"]["needs_manual_grading"] == WRITTEN and csv_rows["cat"][WRITTEN] == ""
     exported = {row["student_id"]: row for row in csv.DictReader(export_grades(folder / "course", CHAPTER,
                                                                                 tmp_path / "export.csv").open())}
     assert list(exported["ben"]) == ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
                                      "email", "raw_score", "late_submission_penalty", "score", "max_score"]
-    assert float(exported["ben"]["score"]) == 7.5 and float(exported["ben"]["max_score"]) == 8.0
+    assert float(exported["ben"]["score"]) == AUTOMATIC + 1.5 and float(exported["ben"]["max_score"]) == AUTOMATIC + 2
 
 
 def test_every_run_keeps_a_backup_that_restores_the_earlier_gradebook(course, tmp_path):
