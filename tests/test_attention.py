@@ -162,6 +162,22 @@ def test_bpe_merge_step_left_to_right_without_overlaps():
     assert A.bpe_merge_step([], (1, 2), 7) == [] and A.bpe_merge_step([1], (1, 2), 7) == [1]
 
 
+@pytest.mark.parametrize("heads", [1, 2, 4])
+def test_causal_self_attention_written_out_equals_the_fused_module_with_gradients(heads):
+    torch.manual_seed(heads)
+    module = A.CausalSelfAttention(8, heads).double()
+    x = randn(3, 5, 8, seed=heads, grad=True)
+    ours = A.causal_self_attention(x, module.qkv, module.proj, heads)
+    close(ours, module(x)[0], "output")
+    theirs_grads = torch.autograd.grad(module(x)[0].square().sum(), [x, module.qkv.weight])
+    close(torch.autograd.grad(ours.square().sum(), [x, module.qkv.weight]), theirs_grads, "gradients")
+    changed = x.detach().clone()
+    changed[:, 3:] += 1.0  # only positions 3 and 4 change: positions 0..2 must not notice
+    close(A.causal_self_attention(changed, module.qkv, module.proj, heads)[:, :3], ours[:, :3].detach(), "causality")
+    with pytest.raises(ValueError, match="divisible"):
+        A.causal_self_attention(randn(1, 2, 8), module.qkv, module.proj, 3)
+
+
 def small_gpt(positions="learned", seed=0, **sizes):
     torch.manual_seed(seed)
     config = dict(vocab_size=23, dim=16, layers=2, heads=4, context=12) | sizes

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["scaled_dot_product_attention", "causal_mask", "MultiHeadAttention", "sinusoidal_positions",
-           "apply_rope", "TransformerBlock", "patchify", "LoRALinear", "bpe_merge_step", "CausalSelfAttention",
+           "apply_rope", "TransformerBlock", "patchify", "LoRALinear", "bpe_merge_step", "causal_self_attention",
+           "CausalSelfAttention",
            "GPTBlock", "GPT", "generate", "gpt2_state_dict", "saved_tensor_bytes"]
 
 
@@ -185,6 +186,23 @@ def bpe_merge_step(tokens: list[int], pair: tuple[int, int], new_id: int) -> lis
 
 
 POSITIONS = ("learned", "sinusoidal", "rope", "none")
+
+
+def causal_self_attention(x: torch.Tensor, qkv: nn.Linear, proj: nn.Linear, heads: int) -> torch.Tensor:
+    """Masked multi-head self-attention written out step by step: what :class:`CausalSelfAttention`
+    computes (without its cache, dropout and rotary positions) for ``x (B, T, E)``. ``qkv`` maps
+    ``E`` to ``3E`` features that hold the queries, keys and values side by side, each made of
+    ``heads`` heads of ``E / heads`` features; ``proj`` maps the heads, side by side, back to ``E``.
+    Position ``t``'s output depends on positions ``0..t`` only."""
+    b, t, e = x.shape
+    if e % heads:
+        raise ValueError(f"the width {e} is not divisible by heads {heads}")
+    size = e // heads
+    q, k, v = (z.view(b, t, heads, size).transpose(1, 2) for z in qkv(x).chunk(3, dim=-1))  # 3 x (B, nh, T, hs)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(size)  # (B, nh, T, T): each head's own scale
+    scores = scores.masked_fill(~causal_mask(t, x.device), float("-inf"))  # before the softmax: the future gets 0
+    weights = torch.softmax(scores, dim=-1)  # each row sums to 1 over positions 0..t
+    return proj((weights @ v).transpose(1, 2).reshape(b, t, e))  # heads side by side, then mixed
 
 
 class CausalSelfAttention(nn.Module):

@@ -85,6 +85,7 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "apply_rope": ("utils.attention:apply_rope",),
     "TransformerBlock": ("utils.attention:TransformerBlock",),
     "bpe_merge_step": ("utils.attention:bpe_merge_step",),
+    "causal_self_attention": ("utils.attention:causal_self_attention", "utils.attention:CausalSelfAttention"),
     "generate_cached": ("utils.attention:generate",),
     "patchify": ("utils.attention:patchify",),
     "LoRALinear": ("utils.attention:LoRALinear",),
