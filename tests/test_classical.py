@@ -5,8 +5,10 @@ import pytest
 import torch
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
-from sklearn.linear_model import LinearRegression
+from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.model_selection import KFold
+from sklearn.model_selection import cross_val_predict as sklearn_cross_val_predict
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch.autograd import gradcheck
 
@@ -104,6 +106,24 @@ def test_kfold_matches_sklearn(n, k):
         np.testing.assert_array_equal(val.numpy(), ref_val)
     with pytest.raises(ValueError, match="between 2 and n"):
         C.kfold_indices(3, 5)
+
+
+@pytest.mark.parametrize("n, d, k, lam", [(40, 3, 5, 0.5), (9, 12, 3, 2.0), (7, 2, 7, 0.1)])
+def test_cross_val_predict_matches_sklearn_and_leaks_nothing(n, d, k, lam):
+    generator = torch.Generator().manual_seed(n)
+    X = torch.randn(n, d, dtype=torch.float64, generator=generator) * torch.arange(1, d + 1) + 5
+    y = X[:, 0] * 3 - X[:, 1] + torch.randn(n, dtype=torch.float64, generator=generator)
+    ours = C.cross_val_predict(X, y, lam, k)
+    pipeline = make_pipeline(StandardScaler(), Ridge(alpha=lam))
+    expected = sklearn_cross_val_predict(pipeline, X.numpy(), y.numpy(), cv=KFold(k))
+    np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-9, atol=1e-9)
+    assert ours.dtype == torch.float64
+    first_val = C.kfold_indices(n, k)[0][1]
+    changed = X.clone()
+    changed[first_val[1:]] *= 10  # the other rows of row 0's fold
+    changed_y = y.clone()
+    changed_y[first_val] += 100  # the targets of row 0's fold
+    assert torch.allclose(C.cross_val_predict(changed, changed_y, lam, k)[0], ours[0], rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("metric", C.KNN_METRICS)

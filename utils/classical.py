@@ -175,3 +175,17 @@ def kfold_indices(n: int, k: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
         folds.append((train, validation))
         start += size
     return folds
+
+
+def cross_val_predict(X: torch.Tensor, y: torch.Tensor, lam: float, k: int) -> torch.Tensor:
+    """Out-of-fold predictions of ridge regression on standardised features: row ``r``'s prediction
+    comes from the model, scaler included, fitted on the ``k - 1`` folds that do not hold ``r``
+    (folds of :func:`kfold_indices`), so neither its target nor its fold's inputs shaped it. As
+    ``sklearn.model_selection.cross_val_predict`` with ``make_pipeline(StandardScaler(),
+    Ridge(alpha=lam))`` and ``KFold(k)``. Shapes: X (N, D), y (N,) -> (N,), in X's dtype."""
+    predictions = torch.empty(len(X), dtype=X.dtype, device=X.device)
+    for fit_rows, val_rows in kfold_indices(len(X), k):
+        fit_X, val_X = standardize(X[fit_rows], X[val_rows])  # statistics of the fit rows only
+        w, b = ridge_regression(fit_X, y[fit_rows], lam)
+        predictions[val_rows] = val_X @ w + b
+    return predictions

@@ -42,6 +42,7 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "kfold_indices": ("utils.classical:kfold_indices",),
     "normal_equation": ("utils.classical:normal_equation",),
     "ridge_regression": ("utils.classical:ridge_regression",),
+    "cross_val_predict": ("utils.classical:cross_val_predict",),
     "knn_predict": ("utils.classical:knn_predict", "utils.classical:knn_distances"),
     "bce_with_logits": ("utils.classical:binary_cross_entropy_with_logits",),
     "kmeans_assign": ("utils.classical:kmeans_assign",),
