@@ -209,3 +209,36 @@ def test_char_lstm_step_continues_the_forward_pass_and_sequence_loss_is_cross_en
     targets = torch.randint(0, 11, (2, 7))
     expected = torch.stack([F.cross_entropy(logits[b], targets[b], reduction="none") for b in range(2)]).mean()
     torch.testing.assert_close(R.sequence_loss(logits, targets), expected.float(), rtol=1e-6, atol=1e-7)
+
+
+def test_stream_batches_rows_continue_each_other():
+    ids = torch.arange(23)
+    batches = R.stream_batches(ids, batch_size=2, seq_len=4)  # rows of 11: windows at 0 and 4 (8 would need 12)
+    assert len(batches) == 2
+    (x0, y0), (x1, y1) = batches
+    assert x0.tolist() == [[0, 1, 2, 3], [11, 12, 13, 14]] and x1.tolist() == [[4, 5, 6, 7], [15, 16, 17, 18]]
+    assert torch.equal(y0, x0 + 1) and torch.equal(y1, x1 + 1)
+    with pytest.raises(ValueError, match="shorter than one window"):
+        R.stream_batches(ids, batch_size=8, seq_len=4)
+
+
+def test_train_tbptt_equals_one_long_forward_pass_cut_into_windows():
+    """With lr = 0 the weights never change: the carried, detached state must give the losses of one
+    forward pass over the whole rows, window by window; the gradient of each window stops at its start."""
+    torch.manual_seed(0)
+    model = R.CharLSTM(7, 4, 5).double()
+    ids = torch.randint(0, 7, (41,))
+    batches = R.stream_batches(ids, batch_size=2, seq_len=5)
+    losses = R.train_tbptt(model, batches, torch.optim.SGD(model.parameters(), lr=0.0))
+    whole_inputs = torch.cat([x for x, _ in batches], dim=1)
+    whole_logits = model(whole_inputs)
+    expected = [R.sequence_loss(whole_logits[:, 5 * t:5 * t + 5], y).item() for t, (_, y) in enumerate(batches)]
+    assert losses == pytest.approx(expected, rel=1e-10)
+    last_x, last_y = batches[-1]
+    _, state = model.step(torch.cat([x for x, _ in batches[:-1]], dim=1))
+    model.zero_grad()
+    R.sequence_loss(model.step(last_x, tuple(s.detach() for s in state))[0], last_y).backward()
+    truncated = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    R.train_tbptt(model, batches[-1:], torch.optim.SGD(model.parameters(), lr=0.0))  # a fresh start: no state
+    assert any(not torch.allclose(p.grad, g) for p, g in zip(model.parameters(), truncated))  # the state matters

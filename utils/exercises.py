@@ -77,6 +77,7 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "lstm_cell": ("utils.recurrent:lstm_cell", "utils.recurrent:lstm_forward"),
     "gru_cell": ("utils.recurrent:gru_cell",),
     "pad_and_mask": ("utils.recurrent:pad_and_mask",),
+    "train_tbptt": ("utils.recurrent:train_tbptt",),
     "sample_next": ("utils.recurrent:sample_next",),
     # 06_transformers
     "scaled_dot_product_attention": ("utils.attention:scaled_dot_product_attention",),

@@ -234,3 +234,41 @@ class CharLSTM(nn.Module):
 def sequence_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy in nats over every position of logits ``(B, T, V)`` and targets ``(B, T)``."""
     return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())
+
+
+def stream_batches(ids: torch.Tensor, batch_size: int, seq_len: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Consecutive (inputs, targets) windows for truncated backpropagation through time: the stream is
+    cut into ``batch_size`` contiguous rows, so that row b of window t + 1 continues row b of window t
+    and a state carried from one window to the next has read the text before it. Each window is
+    ``(B, seq_len)`` ids and the ``(B, seq_len)`` ids one position later; a last, shorter window is dropped.
+    """
+    rows = (len(ids) - 1) // batch_size  # ids per row, keeping one for the last target
+    if rows < seq_len:
+        raise ValueError(f"{len(ids)} ids make rows of {rows}, shorter than one window of {seq_len}: "
+                         "use a smaller batch_size or seq_len")
+    inputs = ids[:rows * batch_size].view(batch_size, rows)
+    targets = ids[1:rows * batch_size + 1].view(batch_size, rows)
+    return [(inputs[:, start:start + seq_len], targets[:, start:start + seq_len])
+            for start in range(0, rows - seq_len + 1, seq_len)]
+
+
+def train_tbptt(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+                optimizer: torch.optim.Optimizer, max_grad_norm: float | None = None) -> list[float]:
+    """Truncated backpropagation through time over consecutive windows (:func:`stream_batches`):
+    the state leaves each window as the next one's starting state, detached, so that each
+    backward pass stops at the window's start. ``model.step(ids, state) -> (logits, state)`` as in
+    :class:`CharLSTM`. Returns the loss of every window (before its update) as floats."""
+    model.train()
+    state, losses = None, []
+    for inputs, targets in batches:
+        if state is not None:
+            state = tuple(part.detach() for part in state)  # keep the values, cut the graph
+        logits, state = model.step(inputs, state)
+        loss = sequence_loss(logits, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        if max_grad_norm is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
