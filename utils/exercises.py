@@ -58,6 +58,7 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "batch_norm_train": ("utils.layers:batch_norm_train",),
     "EarlyStopper": ("utils.training:EarlyStopping",),
     "make_mlp": ("utils.layers:make_mlp",),
+    "make_deep_mlp": ("utils.layers:make_deep_mlp",),
     "train_step": ("utils.training:train_step",),
     # 04_cnn
     "conv_output_size": ("utils.conv:conv_output_size",),
