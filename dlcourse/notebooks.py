@@ -62,6 +62,11 @@ def graded_cells(nb) -> dict[str, float]:
             if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
 
 
+def chapter_points(chapter: str) -> dict[str, float]:
+    """grade_id -> points of the auto-graded test cells of ``chapter``'s solution notebook."""
+    return graded_cells(nbformat.read(solution_path(chapter), as_version=4))
+
+
 def solution_cells(nb) -> dict[str, int]:
     """grade_id -> index of the code cells students complete."""
     return {nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(nb.cells)

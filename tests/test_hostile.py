@@ -22,13 +22,13 @@ import active_content
 from dlcourse.grading.feedback import hidden_line_numbers, secret_lines
 from dlcourse.grading.grade import find_extras, find_submissions, grade_submissions
 from dlcourse.grading.gradebook import report_from_gradebook
-from dlcourse.notebooks import ROOT, graded_cells, release_path, solution_cells, solution_path
+from dlcourse.notebooks import ROOT, chapter_points, release_path, solution_cells, solution_path
 from dlcourse.grading.sandbox import Limits, jail_available, jail_missing_reason
 
 pytestmark = pytest.mark.slow
 CHAPTER = "01_fundamentals"
 CELL_SECONDS = 12  # per cell: ample for chapter 01's cells in smoke mode, short for the loops below
-FULL = graded_cells(nbformat.read(solution_path(CHAPTER), as_version=4))  # test cell -> its points
+FULL = chapter_points(CHAPTER)  # test cell -> its points
 
 
 def zero(*exercises: str) -> dict[str, float]:

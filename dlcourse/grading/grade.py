@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from dlcourse.authoring import mathjax
 from dlcourse.grading.collect import printable, valid_student_id
 from dlcourse.grading.guard import NOTES, out_of_memory
-from dlcourse.notebooks import ROOT, SOLUTIONS, cell_label, graded_cells, nbgrader_meta, solution_path, tool_environment
+from dlcourse.notebooks import ROOT, SOLUTIONS, cell_label, chapter_points, nbgrader_meta, solution_path, tool_environment
 from dlcourse.grading.precheck import inspect_submission
 from dlcourse.authoring.release import generate, scratch_course
 from dlcourse.grading.sanitize import CUT_NOTICE, notice
@@ -275,7 +275,7 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
     scratch_course(course)
     backup_gradebook(course)
     generate(assignment, course)  # puts the assignment, its cells and points into the gradebook
-    max_scores = graded_cells(nbformat.read(solution_path(assignment), as_version=4))
+    max_scores = chapter_points(assignment)
     release = fingerprint(solution_path(assignment))
     written = written_answers(assignment)
     previous = load_attention(course, assignment)

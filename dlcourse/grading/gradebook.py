@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 
 from dlcourse.grading.report import Report, StudentResult
-from dlcourse.notebooks import graded_cells, nbgrader_meta, solution_path
+from dlcourse.notebooks import chapter_points, nbgrader_meta, solution_path
 
 
 def written_answers(assignment: str) -> dict[str, float]:
@@ -56,7 +56,7 @@ def report_from_gradebook(course: Path, assignment: str) -> Report:
     """The report of every submission of ``assignment`` recorded in ``course``'s gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    max_scores = graded_cells(nbformat.read(solution_path(assignment), as_version=4))
+    max_scores = chapter_points(assignment)
     database = course / "gradebook.db"
     if not database.exists():
         raise FileNotFoundError(f"no gradebook at {database}; grade the class first (make grade)")
