@@ -86,8 +86,11 @@ def tag_exercises_skipped(nb):
 
 @contextlib.contextmanager
 def smoke_environment(smoke: bool):
-    """Set DLCOURSE_SMOKE for kernels started inside the block (they inherit the environment)."""
+    """Set DLCOURSE_SMOKE for kernels started inside the block (they inherit the environment), and
+    hide JPY_SESSION_NAME (set when this runs from a notebook's kernel): with it, the kernels would
+    make widgets (utils.plotting.explore), on which a run without a front end can hang."""
     previous = os.environ.get("DLCOURSE_SMOKE")
+    session = os.environ.pop("JPY_SESSION_NAME", None)
     os.environ["DLCOURSE_SMOKE"] = "1" if smoke else "0"
     try:
         yield
@@ -96,6 +99,8 @@ def smoke_environment(smoke: bool):
             os.environ.pop("DLCOURSE_SMOKE", None)
         else:
             os.environ["DLCOURSE_SMOKE"] = previous
+        if session is not None:
+            os.environ["JPY_SESSION_NAME"] = session
 
 
 def execute(source: Path, output: Path, smoke: bool, skip_exercises: bool = False, timeout: int = 600,

@@ -273,3 +273,42 @@ def test_attention_benchmark_measures_the_naive_version_keeping_more():
     (row,) = cpu_rows([64], repeats=1)
     assert set(row["seconds"]) == {"naive", "fused"} and all(s > 0 for s in row["seconds"].values())
     assert row["saved_bytes"]["naive"] > row["saved_bytes"]["fused"] > 0, row
+
+
+def test_decoder_block_equals_nn_transformer_decoder_layer_with_gradients():
+    ours = A.DecoderBlock(8, 2).double()
+    theirs = nn.TransformerDecoderLayer(8, 2, 32, dropout=0.0, activation="gelu", batch_first=True, norm_first=True).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    theirs.load_state_dict(ours.state_dict())
+    x, memory = randn(2, 5, 8, seed=21, grad=True), randn(2, 7, 8, seed=22, grad=True)
+    memory_mask = torch.rand(5, 7, generator=torch.Generator().manual_seed(23)) > 0.3
+    memory_mask[:, 0] = True  # every query keeps at least one key
+    out = ours(x, memory, A.causal_mask(5), memory_mask)
+    expected = theirs(x, memory, tgt_mask=~A.causal_mask(5), memory_mask=~memory_mask)
+    close(out, expected, "pre-norm decoder block, causal self-attention, masked cross-attention", rtol=1e-9, atol=1e-10)
+    tensors = [x, memory]
+    for a, b in zip(torch.autograd.grad(out.sum(), [*tensors, *ours.parameters()]),
+                    torch.autograd.grad(expected.sum(), [*tensors, *theirs.parameters()])):
+        close(a, b, "gradient", rtol=1e-8, atol=1e-10)
+    assert ours.cross_weights.shape == (2, 5, 7)
+    assert torch.all(ours.cross_weights[:, ~memory_mask] == 0), "a masked source position gets no weight"
+
+
+def test_encoder_decoder_is_causal_in_the_target_and_sees_the_whole_source():
+    torch.manual_seed(0)
+    model = A.EncoderDecoder(11, 16, 2, 2, context=8).double().eval()
+    assert model.head.weight is model.token.weight, "the output layer is tied to the embedding"
+    source, target = torch.randint(0, 11, (3, 6)), torch.randint(0, 11, (3, 5))
+    logits = model(source, target)
+    assert logits.shape == (3, 5, 11)
+    changed_target = target.clone()
+    changed_target[:, 3] = (target[:, 3] + 1) % 11
+    after = model(source, changed_target)
+    close(after[:, :3], logits[:, :3], "target positions before the change")
+    assert not torch.allclose(after[:, 3:], logits[:, 3:]), "positions from the change on must see it"
+    changed_source = source.clone()
+    changed_source[:, -1] = (source[:, -1] + 1) % 11
+    moved = (model(changed_source, target) - logits).abs().amax(dim=-1)  # (B, T)
+    assert torch.all(moved > 1e-6), "every target position attends to the whole source, its last token included"
+    with pytest.raises(ValueError, match="context"):
+        model(torch.zeros(1, 9, dtype=torch.long), target)

@@ -96,3 +96,16 @@ def test_attachments_over_the_size_limit_are_removed():
     notes = sanitize_markdown(cell)
     assert "big.png" not in cell.attachments and any("over the grader's limit" in n for n in notes), notes
     assert any("missing attachment" in n for n in notes), "its reference now points nowhere: shown as text"
+
+
+def test_one_print_split_by_a_flush_is_counted_whole():
+    """print('x' * N) may arrive as two stream outputs (the text, then the newline) when the kernel
+    flushes between them; the cap's notice must count N + 1 characters either way."""
+    for outputs in ([nbformat.v4.new_output("stream", name="stdout", text="x" * 300_000 + "\n")],
+                    [nbformat.v4.new_output("stream", name="stdout", text="x" * 300_000),
+                     nbformat.v4.new_output("stream", name="stdout", text="\n")]):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell("print('x' * 300_000)", outputs=outputs)]
+        processed, _ = SanitizeOutputs().preprocess(nb, {"nbgrader": {"assignment": "01_fundamentals"}})
+        kept = processed.cells[0].outputs
+        assert len(kept) == 1 and "[output cut by the grader: 300,001 characters" in kept[0].text, kept[0].text[-120:]

@@ -184,3 +184,25 @@ def test_scheduler_steps_per_epoch_or_per_batch(per, expected_steps):
     assert history["lr"][0] == pytest.approx(1.0 if per == "epoch" else 0.5 ** 4)
     with pytest.raises(ValueError, match="scheduler_per"):
         fit(model, train, nn.MSELoss(), optimizer, epochs=1, device="cpu", progress=False, scheduler_per="step")
+
+
+def test_explore_makes_sliders_only_in_a_kernel_jupyterlab_started(monkeypatch):
+    calls = []
+
+    def draw(degree=3, rate=-1.0):
+        calls.append((degree, rate))
+
+    monkeypatch.delenv(plotting.FRONT_END_ENV, raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert plotting.explore(draw, degree=(0, 12, 1), rate=(-3.0, 0.3, 0.05)) is None
+    assert calls == [(3, -1.0)], "headless (papermill, tests): one call with the defaults, no widget"
+    monkeypatch.setenv(plotting.FRONT_END_ENV, "/home/student/notebooks/01.ipynb")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
+    plotting.explore(draw, degree=(0, 12, 1))
+    assert calls == [(3, -1.0)] * 2, "under nbgrader (Validate in JupyterLab): still no widget"
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    made = []
+    import ipywidgets
+    monkeypatch.setattr(ipywidgets, "interact", lambda function, **sliders: made.append((function, sliders)))
+    plotting.explore(draw, degree=(0, 12, 1))
+    assert made == [(draw, {"degree": (0, 12, 1)})] and len(calls) == 2, "in JupyterLab: interact's sliders"

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["scaled_dot_product_attention", "causal_mask", "MultiHeadAttention", "sinusoidal_positions",
-           "apply_rope", "TransformerBlock", "patchify", "LoRALinear", "bpe_merge_step", "causal_self_attention",
+           "apply_rope", "TransformerBlock", "DecoderBlock", "EncoderDecoder", "patchify", "LoRALinear", "bpe_merge_step", "causal_self_attention",
            "CausalSelfAttention",
            "GPTBlock", "GPT", "generate", "gpt2_state_dict", "saved_tensor_bytes"]
 
@@ -129,6 +129,83 @@ class TransformerBlock(nn.Module):
         normed = self.norm1(x)
         x = x + self.dropout1(self.self_attn(normed, normed, normed, mask)[0])
         return x + self.dropout2(self.linear2(self.dropout(F.gelu(self.linear1(self.norm2(x))))))
+
+
+class DecoderBlock(nn.Module):
+    """A pre-norm decoder block of an encoder-decoder transformer: causal self-attention, then
+    **cross-attention** (queries from the decoder, keys and values from the encoder's output
+    ``memory``), then the GELU MLP, each as ``x + sublayer(norm(x))``. Parameter names follow
+    ``nn.TransformerDecoderLayer(dim, heads, mlp_ratio * dim, dropout, activation="gelu",
+    batch_first=True, norm_first=True)``, so their state dicts are interchangeable.
+
+    ``forward(x (B, T, dim), memory (B, S, dim), mask=None, memory_mask=None)`` with this module's
+    mask convention (``True`` = may attend): ``mask`` ``(T, T)`` for the self-attention (pass
+    :func:`causal_mask`), ``memory_mask`` ``(T, S)`` for the cross-attention. After each call
+    ``cross_weights`` holds the cross-attention weights ``(B, T, S)`` (averaged over the heads)."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: int = 4, dropout: float = 0.0):
+        super().__init__()
+        self.self_attn = MultiHeadAttention(dim, heads)
+        self.multihead_attn = MultiHeadAttention(dim, heads)
+        self.linear1 = nn.Linear(dim, mlp_ratio * dim)
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(mlp_ratio * dim, dim)
+        self.norm1, self.norm2, self.norm3 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.dropout1, self.dropout2, self.dropout3 = nn.Dropout(dropout), nn.Dropout(dropout), nn.Dropout(dropout)
+        self.cross_weights: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor | None = None,
+                memory_mask: torch.Tensor | None = None) -> torch.Tensor:
+        normed = self.norm1(x)
+        x = x + self.dropout1(self.self_attn(normed, normed, normed, mask)[0])
+        attended, self.cross_weights = self.multihead_attn(self.norm2(x), memory, memory, memory_mask)
+        x = x + self.dropout2(attended)
+        return x + self.dropout3(self.linear2(self.dropout(F.gelu(self.linear1(self.norm3(x))))))
+
+
+class EncoderDecoder(nn.Module):
+    """A small encoder-decoder transformer (the original transformer's layout, pre-norm):
+    ``EncoderDecoder(vocab_size, dim, layers, heads, context)``. One token embedding, shared by the
+    source, the target and the output layer (weight tying), fixed sinusoidal positions, ``layers``
+    :class:`TransformerBlock` over the source (no mask: every source token sees every other),
+    ``layers`` :class:`DecoderBlock` over the target (causal, and cross-attending to the encoder's
+    output), a final layer norm on each side. ``forward(source (B, S), target (B, T))`` returns the
+    logits ``(B, T, V)`` of the token after each target position; ``encode(source)`` returns the
+    memory ``(B, S, dim)`` and ``decode(target, memory)`` the logits."""
+
+    def __init__(self, vocab_size: int, dim: int, layers: int, heads: int, context: int):
+        super().__init__()
+        self.token = nn.Embedding(vocab_size, dim)
+        self.register_buffer("positions", sinusoidal_positions(context, dim), persistent=False)
+        self.encoder = nn.ModuleList(TransformerBlock(dim, heads) for _ in range(layers))
+        self.decoder = nn.ModuleList(DecoderBlock(dim, heads) for _ in range(layers))
+        self.encoder_norm, self.decoder_norm = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, vocab_size, bias=False)
+        self.head.weight = self.token.weight
+        # std 1/sqrt(dim): the tied output layer starts with logits of about unit size; times sqrt(dim)
+        # on the way in, token vectors have entries of about unit size, like the positions they are added to
+        nn.init.normal_(self.token.weight, 0.0, dim ** -0.5)
+        self.scale = math.sqrt(dim)
+
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        if ids.shape[1] > len(self.positions):
+            raise ValueError(f"{ids.shape[1]} tokens exceed the context of {len(self.positions)} positions")
+        return self.token(ids) * self.scale + self.positions[:ids.shape[1]]
+
+    def encode(self, source: torch.Tensor) -> torch.Tensor:
+        x = self.embed(source)
+        for block in self.encoder:
+            x = block(x)
+        return self.encoder_norm(x)
+
+    def decode(self, target: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+        x, mask = self.embed(target), causal_mask(target.shape[1], target.device)
+        for block in self.decoder:
+            x = block(x, memory, mask)
+        return self.head(self.decoder_norm(x))
+
+    def forward(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.decode(target, self.encode(source))
 
 
 def patchify(images: torch.Tensor, patch: int) -> torch.Tensor:

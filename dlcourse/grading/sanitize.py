@@ -16,6 +16,7 @@ import base64
 import binascii
 import re
 
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer
 
@@ -240,6 +241,10 @@ class SanitizeOutputs(NbGraderPreprocessor):
             if notes:  # dlcourse.grading.grade reads the notes from this first line
                 cell.source = CHANGED.format(notes="; ".join(notes)).replace("\n", " ") + "\n\n" + cell.source
         lesson = cell.cell_type == "code" and cell.source in self._released
+        # one print may reach the notebook as several stream outputs, split wherever the kernel flushed
+        # (print('x' * 50_000_000) as 50,000,000 characters, then the newline): merge them first, so that
+        # the cap and its notice count what the cell printed, the same on every run
+        cell, resources = CoalesceStreamsPreprocessor().preprocess_cell(cell, resources, index)
         for output in cell.get("outputs", []):
             sanitize_output(output, announce=not lesson)
         if cell.get("outputs"):
