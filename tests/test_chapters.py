@@ -64,3 +64,23 @@ def test_sizes_are_named_one_per_line():
                 elif isinstance(statement, ast.Assign):
                     assert not any(isinstance(t, ast.Tuple) and all(isinstance(e, ast.Name) and e.id.isupper() for e in t.elts)
                                    for t in statement.targets), f"{chapter}: one smoke size per line, not {ast.unparse(statement)[:80]}"
+
+
+def test_sliders_go_through_explore_in_cells_the_book_hides():
+    """ipywidgets in a notebook run without a front end can hang the run (jupyter/nbclient#312):
+    lessons make sliders only through utils.plotting.explore, in cells tagged remove-output (the
+    book shows the static figure above them instead of one frozen position of the slider)."""
+    import nbformat
+
+    from dlcourse.notebooks import solution_path
+
+    found = 0
+    for chapter in chapters():
+        for index, cell in enumerate(nbformat.read(solution_path(chapter), as_version=4).cells):
+            if cell.cell_type != "code":
+                continue
+            assert "ipywidgets" not in cell.source, f"{chapter} cell {index}: use utils.plotting.explore, not ipywidgets"
+            if re.search(r"^explore\(", cell.source, flags=re.MULTILINE):
+                found += 1
+                assert "remove-output" in cell.metadata.get("tags", []), f"{chapter} cell {index}: tag it remove-output"
+    assert found >= 4, f"expected the sliders of 01, 02 and 07, found {found}"

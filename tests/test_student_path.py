@@ -1,6 +1,6 @@
 """The student's path in a real browser: JupyterLab as `make lab` starts it (this environment's
 own settings: the course's kernel only, no news prompt, Validate's summary), a chapter opened,
-its first cells run, Validate pressed with one exercise blank (it says which test fails and why),
+its first cells run (and a figure's slider shown), Validate pressed with one exercise blank (it says which test fails and why),
 the exercise solved in the editor, saved, and Validate pressed again (it passes).
 
 Chromium is Debian's, driven by Playwright; nothing is downloaded."""
@@ -135,6 +135,20 @@ def test_a_student_runs_validates_solves_and_passes(lab):
             pytest.fail(f"the first cells never printed utils.setup's line; the page showed: {seen}")
         setup_line = page.locator(".jp-OutputArea-output", has_text="seed=0").first.inner_text()
         assert "device=" in setup_line and "mode=full" in setup_line, setup_line
+
+        # run on to the polynomial-degree figure: in JupyterLab its cell shows a slider
+        # (utils.plotting.explore) and the figure it draws
+        slider_cell = next(i for i, c in enumerate(nbformat.read(notebook, as_version=4).cells)
+                           if "explore(show_degree" in c.source)
+        for _ in range(slider_cell - 3):  # the two presses above left cell 4 active
+            page.keyboard.press("Shift+Enter")
+        widget = page.locator(".jp-Notebook .jp-Cell").nth(slider_cell).locator(".widget-slider")
+        try:
+            widget.first.wait_for(timeout=120_000)
+            page.locator(".jp-Notebook .jp-Cell").nth(slider_cell).locator(".widget-output img").first.wait_for(
+                timeout=60_000)
+        except PlaywrightTimeout:
+            pytest.fail(f"no slider with its figure under the degree cell; the page showed: {what_the_page_shows(page)}")
 
         # Validate with the first exercise blank: says which test fails and why, first
         failed = press_validate(page)
