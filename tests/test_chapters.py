@@ -1,9 +1,12 @@
 """One list of chapters, found in solutions/: everything that lists chapters follows it."""
 
+import ast
 import re
 
+import nbformat
+
 from dlcourse.authoring.book import table_of_contents
-from dlcourse.notebooks import ROOT, chapters
+from dlcourse.notebooks import ROOT, chapters, solution_path
 
 
 def test_chapters_are_found_in_order():
@@ -38,12 +41,6 @@ def test_sizes_are_named_one_per_line():
     """Each chapter's sizes: the parameters cell (full sizes) and the `if SMOKE:` block (smoke sizes)
     assign one name per line, and the smoke block only overrides parameters. A positional tuple
     (`A, B, C = 1, 2, 3`) that someone reorders on one side only would fail silently."""
-    import ast
-
-    import nbformat
-
-    from dlcourse.notebooks import solution_path
-
     for chapter in chapters():
         cells = nbformat.read(solution_path(chapter), as_version=4).cells
         parameters = next(c for c in cells if "parameters" in c.metadata.get("tags", []))
@@ -70,10 +67,6 @@ def test_sliders_go_through_explore_in_cells_the_book_hides():
     """ipywidgets in a notebook run without a front end can hang the run (jupyter/nbclient#312):
     lessons make sliders only through utils.plotting.explore, in cells tagged remove-output (the
     book shows the static figure above them instead of one frozen position of the slider)."""
-    import nbformat
-
-    from dlcourse.notebooks import solution_path
-
     found = 0
     for chapter in chapters():
         for index, cell in enumerate(nbformat.read(solution_path(chapter), as_version=4).cells):
