@@ -1,9 +1,9 @@
 """Grading benchmark (part of `make bench`): a class of chapter 01 submissions, mixed correct,
 partly wrong and hostile, graded sequentially (1 worker) and in parallel (one worker per core)
-by dlcourse.grading.grade; and the cost of autograding one submission against running the same notebook
-once with papermill.
+by dlcourse.grading.grade, and on a Dask LocalCluster of one worker process per core; and the
+cost of autograding one submission against running the same notebook once with papermill.
 
-    python -m dlcourse.bench.grading [--students 60] [--repeats 3] [--parallel-only]
+    python -m dlcourse.bench.grading [--students 60] [--repeats 3] [--parallel-only] [--no-dask]
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def median(times: list[float]) -> float:
 
 
 def bench_grading(students: int = 60, repeats: int = 3, workers: int | None = None,
-                  sequential: bool = True) -> list[dict]:
+                  sequential: bool = True, dask: bool = True) -> list[dict]:
     workers = workers or os.cpu_count() or 1
     results = []
     limits = Limits(wall_seconds=300)
@@ -137,6 +137,21 @@ def bench_grading(students: int = 60, repeats: int = 3, workers: int | None = No
             print(f"  speed-up with {workers} workers: {speedup:.2f}x (target on 2 cores: at least 1.7x)")
             results.append({"name": f"grade {students} submissions", "sequential_s": totals[1],
                             "parallel_s": totals[workers], "workers": workers, "median": speedup, "unit": "x"})
+        if dask:  # the same class as Dask tasks on a LocalCluster of as many worker processes (its start included)
+            start = time.perf_counter()
+            on_dask = grade_submissions(submissions, CHAPTER, scratch / "course-dask", feedback=True,
+                                        log=lambda _: None, workers=workers, limits=limits,
+                                        cell_seconds=CELL_SECONDS, dask=workers)
+            elapsed = time.perf_counter() - start
+            same = [(r.student, r.status, r.scores) for r in on_dask.students] == \
+                [(r.student, r.status, r.scores) for r in report.students]
+            print(f"  {students} submissions on a Dask LocalCluster of {workers} worker processes: {elapsed:7.1f} s, "
+                  f"{elapsed / totals[workers]:.2f}x the local pool of {workers} (aim: at most 1.15x); "
+                  f"statuses and scores {'the same' if same else 'DIFFERENT'}", flush=True)
+            results.append({"name": f"grade {students} submissions on Dask LocalCluster({workers}) / local pool",
+                            "median": elapsed / totals[workers], "unit": "x", "dask_s": elapsed,
+                            "local_s": totals[workers], "same_scores": same})
+            shutil.rmtree(scratch / "course-dask", ignore_errors=True)
         # a late resubmission: grading the class again runs only the changed notebook
         late = next(name for name in submissions if name.endswith("-correct"))
         nb = nbformat.read(submissions[late], as_version=4)
@@ -159,9 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--students", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--parallel-only", action="store_true", help="skip grading the class on one worker")
+    parser.add_argument("--no-dask", action="store_true", help="skip grading the class on a Dask LocalCluster")
     parser.add_argument("--output", type=Path, default=ROOT / "build" / "bench-grading.json")
     args = parser.parse_args(argv)
-    results = bench_grading(args.students, args.repeats, sequential=not args.parallel_only)
+    results = bench_grading(args.students, args.repeats, sequential=not args.parallel_only, dask=not args.no_dask)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2))
     return 0

@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import sys
+import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -248,6 +249,53 @@ def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment
     return f"nbgrader autograde failed: {reason}", scratch, notes
 
 
+def _on_threads(workers, threads, runnable, template, work, assignment, limits, cell_seconds, reference_calls):
+    """(student, future of autograde_isolated's result) as each submission is done, ``workers`` at a time here."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # threads only wait: the work runs in subprocesses
+        futures = {pool.submit(autograde_isolated, student, prepared, assignment, template, work, limits, threads,
+                               cell_seconds, reference_calls): student
+                   for student, (_, prepared) in runnable.items()}
+        for future in as_completed(futures):
+            yield futures[future], future
+
+
+class _Done:
+    """A finished future's stand-in: ``result()`` returns or raises what the task did."""
+
+    def __init__(self, value=None, error: BaseException | None = None):
+        self.value, self.error = value, error
+
+    def result(self):
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def _on_dask(client, runnable, template, work, assignment, limits, cell_seconds, reference_calls):
+    """As _on_threads, each submission a task on the Dask cluster of ``client`` (dlcourse.grading.cluster);
+    the results are unpacked into ``work/<student>`` here, where the gradebook is merged."""
+    from distributed import as_completed as completed
+
+    from dlcourse.grading.cluster import autograde_task, unpack
+
+    if runnable:
+        run = uuid.uuid4().hex[:8]  # keys unique to this run on a cluster that may outlive it
+        blob = Path(template).read_bytes()  # small (the assignment's rows): sent with each task, lost with none
+        futures = {client.submit(autograde_task, student, nbformat.writes(prepared), assignment, blob, limits,
+                                 cell_seconds, reference_calls, key=f"autograde-{assignment}-{student}-{run}",
+                                 pure=False): student
+                   for student, (_, prepared) in runnable.items()}
+        for future in completed(futures):
+            student = futures[future]
+            try:
+                failure, packed, happened = future.result()
+                unpack(packed, work / student, student, assignment)
+                yield student, _Done((failure, work / student, happened))
+            except Exception as error:  # e.g. KilledWorker: its worker died once too often
+                yield student, _Done(error=error)
+            future.release()
+
+
 def fingerprint(path: Path) -> str:
     import hashlib
 
@@ -258,7 +306,7 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
                       feedback: bool = True, log=lambda text: print(text, flush=True), workers: int | None = None,
                       limits: Limits = Limits(), cell_seconds: int | None = None,
                       notes: dict[str, list[str]] | None = None, reference_calls: str = "zero",
-                      force: bool = False) -> Report:
+                      force: bool = False, dask: str | int | None = None) -> Report:
     """Autograde every submission in parallel, each isolated, and merge the results into the
     class gradebook of ``course``; return the report. A submission that breaks, hangs or
     exhausts a limit is reported and never stops the others. ``notes``: what is already known
@@ -269,7 +317,26 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
     Incremental: a student whose notebook and the release (the solution notebook, hidden tests
     included) are unchanged since the student was last graded is not graded again unless
     ``force``; the report lists them. Before anything changes the class gradebook, a backup of
-    it is kept (``backup_gradebook``). Marks the instructor entered are kept (merge_into_gradebook)."""
+    it is kept (``backup_gradebook``). Marks the instructor entered are kept (merge_into_gradebook).
+
+    ``dask``: a Dask scheduler's address, or a number of local worker processes: each submission's
+    autograde then runs as one task on a worker (dlcourse.grading.cluster), which must have the
+    course's environment (checked first: ClusterError says which worker lacks what); everything
+    else stays here. ``workers`` then only sets how many feedback pages are made at once."""
+    if dask is None:
+        return _grade(submissions, assignment, course, feedback, log, workers, limits, cell_seconds, notes,
+                      reference_calls, force, None)
+    from dlcourse.grading.cluster import check_workers, connect
+
+    with connect(dask) as client:  # before anything changes: a cluster that cannot grade is refused first
+        count = check_workers(client, assignment, limits)
+        log(f"grading on the Dask cluster at {client.scheduler.address}: {count} worker(s), one task per submission")
+        return _grade(submissions, assignment, course, feedback, log, workers, limits, cell_seconds, notes,
+                      reference_calls, force, client)
+
+
+def _grade(submissions, assignment, course, feedback, log, workers, limits, cell_seconds, notes, reference_calls,
+           force, client) -> Report:
     log(f"grading {assignment}: {len(submissions)} submission(s) into {course}; first the gradebook backup and "
         "nbgrader's generate_assignment (about 20 s), then each submission in its own jail")
     scratch_course(course)
@@ -318,50 +385,48 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
     if runnable and limits.isolate and not jail_available():
         log(f"warning: submissions cannot be confined here ({jail_missing_reason()}): their code runs with the "
             "network and the file system of the user who grades (limits on time and memory still apply)")
-    with ThreadPoolExecutor(max_workers=workers) as pool:  # threads only wait: the work runs in subprocesses
-        futures = {pool.submit(autograde_isolated, student, prepared, assignment, template, work, limits, threads,
-                               cell_seconds, reference_calls): student
-                   for student, (_, prepared) in runnable.items()}
-        for future in tqdm(as_completed(futures), total=len(futures), desc=f"grading {assignment}", unit="student",
-                           disable=not runnable):
-            student = futures[future]
-            result = results[student]
-            scratch = work / student
+    arguments = (assignment, limits, cell_seconds, reference_calls)
+    outcomes = (_on_dask(client, runnable, template, work, *arguments) if client is not None
+                else _on_threads(workers, threads, runnable, template, work, *arguments))
+    for student, future in tqdm(outcomes, total=len(runnable), desc=f"grading {assignment}", unit="student",
+                                disable=not runnable):
+        result = results[student]
+        scratch = work / student
+        try:
+            failure, scratch, happened = future.result()
+            result.notes += happened
+            graded = scratch / "autograded" / student / assignment / f"{assignment}.ipynb"
+            scores = {}
+            if not failure:
+                result.notes += notes_from_outputs(graded)
+                scores = scores_from_notebook(graded, max_scores)
+                recorded = read_scores(scratch, assignment, student)
+                if scores != recorded:
+                    differ = ", ".join(f"{name}: {recorded.get(name)} in the gradebook, {scores.get(name)} from "
+                                       "the notebook" for name in sorted(set(scores) | set(recorded))
+                                       if scores.get(name) != recorded.get(name))
+                    failure = ("the scores in the grading copy of the gradebook do not match the autograded "
+                               f"notebook ({differ[:300]}): the submission tampered with the gradebook; grade it "
+                               "by hand")
+        except Exception as error:  # one submission never stops the class: it is reported, by name
+            failure = (f"the grader failed on this submission ({type(error).__name__}: {str(error)[:200]}); "
+                       "grade it by hand and report the file to the course")
+        result.notes.sort(key=lambda note: "time limit" not in note)  # time-outs first, else in order
+        if failure:
+            result.status = failure
+            log(f"{student}: NOT GRADED: {failure}")
+        else:
             try:
-                failure, scratch, happened = future.result()
-                result.notes += happened
-                graded = scratch / "autograded" / student / assignment / f"{assignment}.ipynb"
-                scores = {}
-                if not failure:
-                    result.notes += notes_from_outputs(graded)
-                    scores = scores_from_notebook(graded, max_scores)
-                    recorded = read_scores(scratch, assignment, student)
-                    if scores != recorded:
-                        differ = ", ".join(f"{name}: {recorded.get(name)} in the gradebook, {scores.get(name)} from "
-                                           "the notebook" for name in sorted(set(scores) | set(recorded))
-                                           if scores.get(name) != recorded.get(name))
-                        failure = ("the scores in the grading copy of the gradebook do not match the autograded "
-                                   f"notebook ({differ[:300]}): the submission tampered with the gradebook; grade it "
-                                   "by hand")
-            except Exception as error:  # one submission never stops the class: it is reported, by name
-                failure = (f"the grader failed on this submission ({type(error).__name__}: {str(error)[:200]}); "
-                           "grade it by hand and report the file to the course")
-            result.notes.sort(key=lambda note: "time limit" not in note)  # time-outs first, else in order
-            if failure:
-                result.status = failure
-                log(f"{student}: NOT GRADED: {failure}")
-            else:
-                try:
-                    result.notes += merge_into_gradebook(scratch, course, assignment, student, runnable[student][0],
-                                                         scores)
-                    result.status = "graded"
-                    read_result(course, assignment, student, result, written)
-                    log(f"{student}: {result.automatic:.1f}/{sum(max_scores.values()):.1f} automatic points")
-                except Exception as error:  # nothing was committed for this student; the others go on
-                    result.status = (f"the grader could not record this submission in the gradebook "
-                                     f"({type(error).__name__}: {str(error)[:200]}); grade it by hand")
-                    log(f"{student}: NOT GRADED: {result.status}")
-            shutil.rmtree(scratch, ignore_errors=True)
+                result.notes += merge_into_gradebook(scratch, course, assignment, student, runnable[student][0],
+                                                     scores)
+                result.status = "graded"
+                read_result(course, assignment, student, result, written)
+                log(f"{student}: {result.automatic:.1f}/{sum(max_scores.values()):.1f} automatic points")
+            except Exception as error:  # nothing was committed for this student; the others go on
+                result.status = (f"the grader could not record this submission in the gradebook "
+                                 f"({type(error).__name__}: {str(error)[:200]}); grade it by hand")
+                log(f"{student}: NOT GRADED: {result.status}")
+        shutil.rmtree(scratch, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
     report = Report(assignment, max_scores, [results[student] for student in submissions],
                     written, skipped)

@@ -1,7 +1,7 @@
 """The instructor's command-line tool, wrapping nbgrader.
 
     course collect SOURCE --assignment 03_mlp [--course grading] [--id-pattern REGEX]
-    course grade --assignment 03_mlp [--course grading] [--submissions DIR] [--workers N] [--force] ...
+    course grade --assignment 03_mlp [--course grading] [--submissions DIR] [--workers N | --dask ADDRESS|N] ...
     course feedback --assignment 03_mlp [--course grading]
     course report --assignment 03_mlp [--course grading]
 
@@ -24,6 +24,7 @@ from dlcourse.grading import grade as grade_tool
 from dlcourse.grading import gradebook as gradebook_tool
 from dlcourse.grading import report as report_tool
 from dlcourse.authoring import release as release_tool
+from dlcourse.grading.cluster import ClusterError
 from dlcourse.grading.collect import DEFAULT_ID_PATTERN, collect
 from dlcourse.grading.sandbox import Limits
 from dlcourse.notebooks import ROOT, chapters
@@ -70,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="one folder per student (default: <course>/submitted, where collect puts them)")
     grade.add_argument("--workers", type=_positive(int), default=os.cpu_count() or 1,
                        help="submissions graded at once (default: the number of cores)")
+    grade.add_argument("--dask", metavar="ADDRESS|N", default=None,
+                       help="grade on a Dask cluster: a scheduler's address (tcp://host:8786) whose workers have the "
+                            "course's environment and bubblewrap, or N to start N local worker processes; the "
+                            "gradebook is written here (see dlcourse/grading/cluster.py)")
     grade.add_argument("--timeout", type=_positive(float), default=Limits.wall_seconds,
                        help=f"seconds per submission, kernel start included (default {Limits.wall_seconds:g})")
     grade.add_argument("--cell-timeout", type=_positive(int), default=None,
@@ -146,8 +151,9 @@ def grade_class(args: argparse.Namespace) -> int:
         report = grade_tool.grade_submissions(submissions, args.assignment, course, feedback=not args.no_feedback,
                                               workers=args.workers, limits=limits, cell_seconds=args.cell_timeout,
                                               notes=grade_tool.find_extras(folder, submissions),
-                                              reference_calls=args.reference_calls, force=args.force)
-    except release_tool.ReleaseError as error:
+                                              reference_calls=args.reference_calls, force=args.force,
+                                              dask=args.dask)
+    except (release_tool.ReleaseError, ClusterError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print()
