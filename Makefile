@@ -12,9 +12,10 @@ SUBMISSIONS ?=# default: grading/submitted, where `course collect` puts them
 ASSIGNMENT  ?= 01_fundamentals
 BOOK_MODE   ?= full
 LAB_ARGS    ?=# e.g. LAB_ARGS="--no-browser --port 8890"
-GRADE_ARGS  ?=# e.g. GRADE_ARGS="--force --workers 4"
+GRADE_ARGS  ?=# e.g. GRADE_ARGS="--force --workers 4" or "--dask tcp://scheduler:8786"
+HUB_ARGS    ?=# e.g. HUB_ARGS="--students 30 --port 8000"
 
-.PHONY: help setup system data lab formgrader test release book grade bench mutation clean
+.PHONY: help setup system data lab formgrader hub test release book grade bench mutation clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -45,6 +46,9 @@ formgrader: $(STAMP) ## start JupyterLab on the grading course (formgrader, manu
 	-$(BIN)/course formgrader-template
 	mkdir -p grading
 	cd grading && JUPYTER_PATH=$(CURDIR)/build/jupyter ../$(BIN)/jupyter lab $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root)
+
+hub: setup ## (as root) JupyterHub for a demo class on this server: accounts, exchange, formgrader; HUB_ARGS="--ip 0.0.0.0"
+	$(BIN)/course hub start $(HUB_ARGS)
 
 test: setup ## run every check: utils, notebooks, release sync, grading self-test, book
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --durations=40

@@ -13,6 +13,7 @@ Examples::
     course book --mode smoke
     course student-edition --zip
     course bench --skip-grading
+    sudo .venv/bin/course hub start          # JupyterHub for a demo class on this server
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ COMMANDS = {
     "book": ("dlcourse.authoring.book", "build the Jupyter Book site offline", []),
     "student-edition": ("dlcourse.authoring.student_edition", "the repository as students receive it", []),
     "formgrader-template": ("dlcourse.authoring.mathjax", "nbconvert template with MathJax inlined", []),
+    "hub": ("dlcourse.hub", "a JupyterHub for a class on this server (as root): demo accounts, nbgrader's exchange", []),
     "bench": ("dlcourse.bench.suite", "measure run times, speed and memory; print every figure", []),
 }
 

@@ -48,8 +48,8 @@ def root() -> Path:
 # `xdist_group` marks and --dist loadgroup do nothing with pytest 9.2: xdist 3.8 renames
 # `item._nodeid`, which pytest 9 no longer reads; checked with a two-worker experiment.)
 GRADING = "tests/test_grading.py"
-HEAVY_FIRST = (GRADING, "tests/test_book.py", "tests/test_notebooks.py", "tests/test_release.py",
-               "tests/test_instructor.py")
+HEAVY_FIRST = ("tests/test_hub.py", GRADING, "tests/test_book.py", "tests/test_notebooks.py", "tests/test_release.py",
+               "tests/test_instructor.py", "tests/test_dask_grading.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -23,6 +23,7 @@ from dlcourse.notebooks import release_path, solution_cells, solution_path
 
 CHAPTER = "01_fundamentals"
 LIMITS = Limits(wall_seconds=300)
+SUBMITTED = "2026-12-01 10:00:00.000000 UTC"
 
 
 def write(folder, student, nb):
@@ -64,9 +65,12 @@ def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dask-class")
     solution = nbformat.read(solution_path(CHAPTER), as_version=4)
     write(folder / "submitted", "ann", solution)
+    (folder / "submitted" / "ann" / CHAPTER / "timestamp.txt").write_text(SUBMITTED)  # as nbgrader collect leaves them
+    (folder / "submitted" / "ann" / CHAPTER / "submission_secret.txt").write_text("ab" * 64)
     wrong = nbformat.read(solution_path(CHAPTER), as_version=4)
     wrong.cells[solution_cells(wrong)["sgd_step"]].source = (HAND_WRITTEN / CHAPTER / "sgd_step__keeps_gradient.py").read_text()
     write(folder / "submitted", "ben", wrong)
+    (folder / "submitted" / "ben" / CHAPTER / "submission_secret.txt").write_text("<not a secret>")
     write(folder / "submitted", "cat", nbformat.read(release_path(CHAPTER), as_version=4))
     exits = nbformat.read(solution_path(CHAPTER), as_version=4)
     exits.cells[solution_cells(exits)["mse_gradients"]].source = "import os\nos._exit(1)"
@@ -94,6 +98,11 @@ def test_dask_and_the_local_pool_give_the_same_grades_notes_and_gradebook(graded
     assert [r.status for r in local.students] == ["graded"] * 4, local.attention()
     assert summary(on_dask) == summary(local)
     assert gradebook_rows(folder / "dask") == gradebook_rows(folder / "local")
+    for course in ("local", "dask"):  # nbgrader's bookkeeping travels with it (late penalties, release_feedback)
+        graded = folder / course / "autograded"
+        assert (graded / "ann" / CHAPTER / "timestamp.txt").read_text() == SUBMITTED
+        assert (graded / "ann" / CHAPTER / "submission_secret.txt").read_text() == "ab" * 64
+        assert not (graded / "ben" / CHAPTER / "submission_secret.txt").exists()  # not of the expected form
     scores = {r.student: r.automatic for r in local.students}
     assert scores["ann"] > scores["ben"] > scores["cat"] and scores["cat"] == 0, scores
 
@@ -115,7 +124,7 @@ class FakeClient:
         self.answers = answers
 
     def scheduler_info(self, n_workers=-1):
-        return {"workers": {address: {} for address in self.answers}}
+        return {"workers": {address: {"host": address.split(":")[1][2:], "nthreads": 1} for address in self.answers}}
 
     def run(self, function, *args, on_error="raise"):
         return {address: answer(*args) if callable(answer) else answer for address, answer in self.answers.items()}
@@ -138,7 +147,8 @@ def test_workers_without_the_course_environment_are_refused_with_the_reason():
     assert "tcp://e:1: cannot jail submissions (bwrap is not installed); install bubblewrap" in text
     # without isolation a worker without bubblewrap may grade; the others still may not
     client.answers = {"tcp://a:1": good, "tcp://e:1": no_jail}
-    assert cluster.check_workers(client, CHAPTER, Limits(isolate=False)) == 2
+    cores = os.cpu_count() or 1
+    assert cluster.check_workers(client, CHAPTER, Limits(isolate=False)) == {"a": cores, "e": cores}
     client.answers = {}
     with pytest.raises(cluster.ClusterError, match="has no workers"):
         cluster.check_workers(client, CHAPTER, Limits())

@@ -90,7 +90,7 @@ def without_widgets(nb):
     return nb
 
 
-GUIDES = ("student", "instructor", "maintainer", "measured")  # book/guides/<name>.md
+GUIDES = ("student", "instructor", "hub", "maintainer", "measured")  # book/guides/<name>.md
 
 
 def table_of_contents() -> str:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import nbformat
 
+from dlcourse.grading.grade import BOOKKEEPING
 from dlcourse.grading.sandbox import Limits, jail_available, jail_missing_reason
 
 DISTRIBUTION = "dl-course-utils"  # the course's own package: its requirements are the pins
@@ -71,9 +72,11 @@ def worker_environment(assignment: str) -> dict:
             "jail_missing": "" if jail_available() else jail_missing_reason(), "cores": os.cpu_count() or 1}
 
 
-def check_workers(client, assignment: str, limits: Limits) -> int:
-    """The number of workers, once every worker of ``client`` is known to grade as this machine
-    would; else ClusterError naming each worker and what it lacks."""
+def check_workers(client, assignment: str, limits: Limits) -> dict[str, int]:
+    """host -> threads per submission (the host's cores shared by the tasks its workers run at
+    once: two kernels with two OpenMP threads each on two cores thrash), once every worker of
+    ``client`` is known to grade as this machine would; else ClusterError naming each worker and
+    what it lacks."""
     from dlcourse.grading.grade import fingerprint
     from dlcourse.notebooks import solution_path
 
@@ -104,7 +107,13 @@ def check_workers(client, assignment: str, limits: Limits) -> int:
                             "there (make system), since a worker runs students' code")
     if problems:
         raise ClusterError("these Dask workers cannot grade:\n  " + "\n  ".join(problems))
-    return len(workers)
+    slots: dict[str, int] = {}
+    cores: dict[str, int] = {}
+    for address, info in workers.items():
+        host = info.get("host", address)
+        slots[host] = slots.get(host, 0) + int(info.get("nthreads", 1))
+        cores[host] = answers[address]["cores"]
+    return {host: max(1, cores[host] // slots[host]) for host in slots}
 
 
 @contextmanager
@@ -139,7 +148,7 @@ def connect(target: str | int):
 # what autograde_isolated leaves in the scratch course that the instructor's process reads
 def _kept(scratch: Path, student: str, assignment: str) -> list[Path]:
     graded = scratch / "autograded" / student / assignment
-    return [scratch / "gradebook.db", graded / f"{assignment}.ipynb", graded / "timestamp.txt"]
+    return [scratch / "gradebook.db", graded / f"{assignment}.ipynb", *(graded / name for name in BOOKKEEPING)]
 
 
 def pack(scratch: Path, student: str, assignment: str) -> bytes:
@@ -164,15 +173,17 @@ def unpack(data: bytes, scratch: Path, student: str, assignment: str) -> None:
 
 
 def autograde_task(student: str, notebook: str, assignment: str, template: bytes, limits: Limits,
-                   cell_seconds: int | None, reference_calls: str) -> tuple[str | None, bytes, list[str]]:
-    """One submission, on a worker: autograde_isolated in a scratch folder of the worker's, as
-    many threads as the worker's cores per task; returns (failure or None, pack()'s bytes, notes)."""
+                   cell_seconds: int | None, reference_calls: str,
+                   threads: dict[str, int], bookkeeping: dict[str, str] | None = None) -> tuple[str | None, bytes, list[str]]:
+    """One submission, on a worker: autograde_isolated in a scratch folder of the worker's, with
+    ``threads[its host]`` threads (check_workers); returns (failure or None, pack()'s bytes, notes)."""
     from distributed import get_worker
 
     from dlcourse.grading.grade import autograde_isolated
 
     worker = get_worker()
-    threads = max(1, (os.cpu_count() or 1) // max(1, worker.state.nthreads))
+    count = threads.get(worker.address.rsplit("://", 1)[-1].rsplit(":", 1)[0]) or \
+        max(1, (os.cpu_count() or 1) // max(1, worker.state.nthreads))  # a worker that joined since
     # in the worker's own folder: Dask removes it with the worker, and a killed worker's is purged
     # when the next worker starts there
     work = Path(tempfile.mkdtemp(prefix="grade-", dir=worker.local_directory))
@@ -180,7 +191,8 @@ def autograde_task(student: str, notebook: str, assignment: str, template: bytes
         gradebook = work / "gradebook-template.db"
         gradebook.write_bytes(template)
         failure, scratch, notes = autograde_isolated(student, nbformat.reads(notebook, as_version=4), assignment,
-                                                     gradebook, work, limits, threads, cell_seconds, reference_calls)
+                                                     gradebook, work, limits, count, cell_seconds, reference_calls,
+                                                     bookkeeping)
         return failure, pack(scratch, student, assignment), notes
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -190,7 +190,8 @@ c.JailedKernelManager.home = {home!r}
 
 def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment: str, gradebook: Path, work: Path,
                        limits: Limits, threads: int, cell_seconds: int | None = None,
-                       reference_calls: str = "zero") -> tuple[str | None, Path, list[str]]:
+                       reference_calls: str = "zero",
+                       bookkeeping: dict[str, str] | None = None) -> tuple[str | None, Path, list[str]]:
     """Autograde one prepared submission in its own scratch course under ``limits``.
 
     Returns (None or the reason it failed, the scratch course, what happened while it ran). The
@@ -228,6 +229,8 @@ def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment
     target = scratch / "submitted" / student / assignment
     target.mkdir(parents=True)
     nbformat.write(notebook, target / f"{assignment}.ipynb")
+    for name, text in (bookkeeping or {}).items():  # nbgrader's files beside it (submission_files)
+        (target / name).write_text(text)
     # the kernel inherits DLCOURSE_SMOKE=1: lessons run their smoke sizes whatever SMOKE the student left
     command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force"]
     if cell_seconds:
@@ -249,12 +252,33 @@ def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment
     return f"nbgrader autograde failed: {reason}", scratch, notes
 
 
+BOOKKEEPING = {  # nbgrader's files beside a submission that grading carries along, and their form
+    "timestamp.txt": re.compile(r"[0-9 :.T+\-A-Za-z]{1,64}"),  # when it was submitted: late penalties
+    "submission_secret.txt": re.compile(r"[0-9a-f]{1,256}"),  # names the student's feedback in the exchange
+}
+
+
+def submission_files(source: Path) -> dict[str, str]:
+    """nbgrader's bookkeeping files that its submit and collect put beside the notebook, where
+    present and of the expected form (they come from the student's folder): the autograded copy
+    and the feedback keep them, so that nbgrader's late penalty and release_feedback work."""
+    found = {}
+    for name, form in BOOKKEEPING.items():
+        try:
+            text = (Path(source).parent / name).read_text(errors="replace")[:300].strip()
+        except OSError:
+            continue
+        if form.fullmatch(text):
+            found[name] = text
+    return found
+
+
 def _on_threads(workers, threads, runnable, template, work, assignment, limits, cell_seconds, reference_calls):
     """(student, future of autograde_isolated's result) as each submission is done, ``workers`` at a time here."""
     with ThreadPoolExecutor(max_workers=workers) as pool:  # threads only wait: the work runs in subprocesses
         futures = {pool.submit(autograde_isolated, student, prepared, assignment, template, work, limits, threads,
-                               cell_seconds, reference_calls): student
-                   for student, (_, prepared) in runnable.items()}
+                               cell_seconds, reference_calls, submission_files(source)): student
+                   for student, (source, prepared) in runnable.items()}
         for future in as_completed(futures):
             yield futures[future], future
 
@@ -271,7 +295,7 @@ class _Done:
         return self.value
 
 
-def _on_dask(client, runnable, template, work, assignment, limits, cell_seconds, reference_calls):
+def _on_dask(client, threads, runnable, template, work, assignment, limits, cell_seconds, reference_calls):
     """As _on_threads, each submission a task on the Dask cluster of ``client`` (dlcourse.grading.cluster);
     the results are unpacked into ``work/<student>`` here, where the gradebook is merged."""
     from distributed import as_completed as completed
@@ -282,9 +306,9 @@ def _on_dask(client, runnable, template, work, assignment, limits, cell_seconds,
         run = uuid.uuid4().hex[:8]  # keys unique to this run on a cluster that may outlive it
         blob = Path(template).read_bytes()  # small (the assignment's rows): sent with each task, lost with none
         futures = {client.submit(autograde_task, student, nbformat.writes(prepared), assignment, blob, limits,
-                                 cell_seconds, reference_calls, key=f"autograde-{assignment}-{student}-{run}",
-                                 pure=False): student
-                   for student, (_, prepared) in runnable.items()}
+                                 cell_seconds, reference_calls, threads, submission_files(source),
+                                 key=f"autograde-{assignment}-{student}-{run}", pure=False): student
+                   for student, (source, prepared) in runnable.items()}
         for future in completed(futures):
             student = futures[future]
             try:
@@ -329,14 +353,15 @@ def grade_submissions(submissions: dict[str, Path | str], assignment: str, cours
     from dlcourse.grading.cluster import check_workers, connect
 
     with connect(dask) as client:  # before anything changes: a cluster that cannot grade is refused first
-        count = check_workers(client, assignment, limits)
-        log(f"grading on the Dask cluster at {client.scheduler.address}: {count} worker(s), one task per submission")
+        threads = check_workers(client, assignment, limits)
+        log(f"grading on the Dask cluster at {client.scheduler.address}: {len(threads)} host(s), one task per "
+            f"submission, {', '.join(f'{n} thread(s) each on {host}' for host, n in threads.items())}")
         return _grade(submissions, assignment, course, feedback, log, workers, limits, cell_seconds, notes,
-                      reference_calls, force, client)
+                      reference_calls, force, (client, threads))
 
 
 def _grade(submissions, assignment, course, feedback, log, workers, limits, cell_seconds, notes, reference_calls,
-           force, client) -> Report:
+           force, cluster) -> Report:
     log(f"grading {assignment}: {len(submissions)} submission(s) into {course}; first the gradebook backup and "
         "nbgrader's generate_assignment (about 20 s), then each submission in its own jail")
     scratch_course(course)
@@ -386,7 +411,7 @@ def _grade(submissions, assignment, course, feedback, log, workers, limits, cell
         log(f"warning: submissions cannot be confined here ({jail_missing_reason()}): their code runs with the "
             "network and the file system of the user who grades (limits on time and memory still apply)")
     arguments = (assignment, limits, cell_seconds, reference_calls)
-    outcomes = (_on_dask(client, runnable, template, work, *arguments) if client is not None
+    outcomes = (_on_dask(*cluster, runnable, template, work, *arguments) if cluster is not None
                 else _on_threads(workers, threads, runnable, template, work, *arguments))
     for student, future in tqdm(outcomes, total=len(runnable), desc=f"grading {assignment}", unit="student",
                                 disable=not runnable):

@@ -121,8 +121,8 @@ def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: 
     """Put one student's autograde results from a scratch course into the class course: the
     original submission (only if the course has none: what collect placed is never replaced), the
     autograded notebook, and the auto-graded scores ``scores`` (checked against the notebook by
-    the caller). Only the autograded notebook (and its timestamp) is copied, never other files in its
-    folder. Everything the instructor entered for the student's earlier submission is kept:
+    the caller). Only the autograded notebook (with nbgrader's timestamp and submission secret) is
+    copied, never other files in its folder. Everything the instructor entered for the student's earlier submission is kept:
     manual scores (of written answers, and overrides of auto-graded cells), extra credit, manual
     comments and the flag, and the submission's rows keep their ids (unless the release's cells
     changed). A manual score whose answer changed since (a resubmission) stays visible, and its
@@ -141,7 +141,8 @@ def merge_into_gradebook(scratch: Path, course: Path, assignment: str, student: 
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     graded = scratch / "autograded" / student / assignment
-    for name in (f"{assignment}.ipynb", "timestamp.txt"):  # never other files: the graded notebook is what counts
+    # never other files: the graded notebook is what counts, with nbgrader's bookkeeping (grade.BOOKKEEPING)
+    for name in (f"{assignment}.ipynb", "timestamp.txt", "submission_secret.txt"):
         if (graded / name).is_file():
             shutil.copy(graded / name, target / name)
     with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}") as source, \
