@@ -285,11 +285,12 @@ def setup(hub: Hub, assignments: list[str], log=print) -> dict[str, str]:
     return passwords
 
 
-def start(hub: Hub, **options) -> subprocess.Popen:
-    """The hub (as root: it starts each user's server as that user), from PREFIX/venv."""
+def start(hub: Hub, extra: dict[str, str] | None = None, **options) -> subprocess.Popen:
+    """The hub (as root: it starts each user's server as that user), from PREFIX/venv; ``extra``
+    environment variables reach the hub's configuration and the users' servers (DLCOURSE_SMOKE)."""
     config = hub.course / "hub" / "jupyterhub_config.py"
-    return subprocess.Popen([str(hub.venv / "bin" / "jupyterhub"), "-f", str(config)], cwd=hub.state,
-                            env=hub.environment(), **options)
+    return subprocess.Popen([str(hub.venv / "bin" / "jupyterhub"), "-f", str(config)], cwd=hub.private,
+                            env={**hub.environment(), **(extra or {})}, **options)
 
 
 def remove(hub: Hub) -> None:
@@ -304,7 +305,7 @@ def remove(hub: Hub) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course hub", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="example:\n  sudo make hub    # = course hub start")
+                                     epilog="example:\n  course hub start --students 30    # as root; = sudo make hub HUB_ARGS=\"--students 30\"")
     parser.add_argument("action", choices=["setup", "start", "remove"])
     parser.add_argument("--students", type=int, default=3, help="demo student accounts (default %(default)d)")
     parser.add_argument("--assignments", nargs="+", default=["01_fundamentals"], choices=chapters(),

@@ -1,12 +1,13 @@
 """The tooling package's imports flow one way: utils -> dlcourse.notebooks -> authoring -> grading
--> bench (each layer may import only the layers before it), with no cycle."""
+-> hub -> bench (each layer may import only the layers before it), with no cycle."""
 
 import ast
 from pathlib import Path
 
 from dlcourse.notebooks import ROOT
 
-LAYERS = ["utils", "dlcourse.notebooks", "dlcourse.authoring", "dlcourse.grading", "dlcourse.bench", "dlcourse.cli"]
+LAYERS = ["utils", "dlcourse.notebooks", "dlcourse.authoring", "dlcourse.grading", "dlcourse.hub", "dlcourse.bench",
+          "dlcourse.cli"]
 
 
 def layer(module: str) -> int:

@@ -127,8 +127,8 @@ def bench_grading(students: int = 60, repeats: int = 3, workers: int | None = No
             attention = sum(bool(r.notes) or r.status != "graded" for r in report.students)
             print(f"  {students} submissions, {count} worker(s): {totals[count]:7.1f} s "
                   f"({graded_count} graded, {attention} needing attention)", flush=True)
-            for message in messages:  # the two invalid-JSON notebooks, and anything unexpected
-                if "NOT GRADED" in message:
+            for message in messages:  # the two invalid-JSON notebooks, anything unexpected, the merge's cost
+                if "NOT GRADED" in message or message.startswith("recorded"):
                     print(f"    {message[:200]}")
             if count != workers:
                 shutil.rmtree(scratch / f"course-{count}", ignore_errors=True)
@@ -138,9 +138,9 @@ def bench_grading(students: int = 60, repeats: int = 3, workers: int | None = No
             results.append({"name": f"grade {students} submissions", "sequential_s": totals[1],
                             "parallel_s": totals[workers], "workers": workers, "median": speedup, "unit": "x"})
         if dask:  # the same class as Dask tasks on a LocalCluster of as many worker processes (its start included)
-            start = time.perf_counter()
+            start, messages = time.perf_counter(), []
             on_dask = grade_submissions(submissions, CHAPTER, scratch / "course-dask", feedback=True,
-                                        log=lambda _: None, workers=workers, limits=limits,
+                                        log=messages.append, workers=workers, limits=limits,
                                         cell_seconds=CELL_SECONDS, dask=workers)
             elapsed = time.perf_counter() - start
             same = [(r.student, r.status, r.scores) for r in on_dask.students] == \
@@ -148,6 +148,7 @@ def bench_grading(students: int = 60, repeats: int = 3, workers: int | None = No
             print(f"  {students} submissions on a Dask LocalCluster of {workers} worker processes: {elapsed:7.1f} s, "
                   f"{elapsed / totals[workers]:.2f}x the local pool of {workers} (aim: at most 1.15x); "
                   f"statuses and scores {'the same' if same else 'DIFFERENT'}", flush=True)
+            print("".join(f"    {m[:200]}\n" for m in messages if m.startswith(("recorded", "grading on"))), end="")
             results.append({"name": f"grade {students} submissions on Dask LocalCluster({workers}) / local pool",
                             "median": elapsed / totals[workers], "unit": "x", "dask_s": elapsed,
                             "local_s": totals[workers], "same_scores": same})

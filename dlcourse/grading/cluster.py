@@ -33,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 
-from dlcourse.grading.grade import BOOKKEEPING
+from dlcourse.grading.isolated import BOOKKEEPING
 from dlcourse.grading.sandbox import Limits, jail_available, jail_missing_reason
 
 DISTRIBUTION = "dl-course-utils"  # the course's own package: its requirements are the pins
@@ -61,7 +61,7 @@ def pinned_versions() -> dict[str, str]:
 
 def worker_environment(assignment: str) -> dict:
     """What a worker can grade with: run on each worker by ``check_workers``."""
-    from dlcourse.grading.grade import fingerprint
+    from dlcourse.grading.isolated import fingerprint
     from dlcourse.notebooks import solution_path
 
     try:
@@ -77,7 +77,7 @@ def check_workers(client, assignment: str, limits: Limits) -> dict[str, int]:
     once: two kernels with two OpenMP threads each on two cores thrash), once every worker of
     ``client`` is known to grade as this machine would; else ClusterError naming each worker and
     what it lacks."""
-    from dlcourse.grading.grade import fingerprint
+    from dlcourse.grading.isolated import fingerprint
     from dlcourse.notebooks import solution_path
 
     workers = client.scheduler_info(n_workers=-1).get("workers", {})
@@ -126,8 +126,13 @@ def connect(target: str | int):
     if isinstance(target, int) or str(target).isdigit():
         if int(target) < 1:
             raise ClusterError(f"--dask {target}: give a number of local worker processes >= 1 or a scheduler address")
-        cluster = LocalCluster(n_workers=int(target), threads_per_worker=1, processes=True, memory_limit=0,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        import dask
+
+        # the workers' statistical profiler samples their threads 100 times a second: about 2 % of a
+        # core per idle worker, measured, which grading on the same cores does not need
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            cluster = LocalCluster(n_workers=int(target), threads_per_worker=1, processes=True, memory_limit=0,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
         try:
             with Client(cluster) as client:
                 yield client
@@ -179,7 +184,7 @@ def autograde_task(student: str, notebook: str, assignment: str, template: bytes
     ``threads[its host]`` threads (check_workers); returns (failure or None, pack()'s bytes, notes)."""
     from distributed import get_worker
 
-    from dlcourse.grading.grade import autograde_isolated
+    from dlcourse.grading.isolated import autograde_isolated
 
     worker = get_worker()
     count = threads.get(worker.address.rsplit("://", 1)[-1].rsplit(":", 1)[0]) or \

@@ -18,11 +18,11 @@ that need attention and why (also kept in <course>/attention/<assignment>.json).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import sys
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -32,8 +32,8 @@ from tqdm.auto import tqdm
 
 from dlcourse.authoring import mathjax
 from dlcourse.grading.collect import printable, valid_student_id
-from dlcourse.grading.guard import NOTES, out_of_memory
-from dlcourse.notebooks import ROOT, SOLUTIONS, cell_label, chapter_points, nbgrader_meta, solution_path, tool_environment
+from dlcourse.grading.guard import out_of_memory
+from dlcourse.notebooks import cell_label, chapter_points, nbgrader_meta, solution_path, tool_environment
 from dlcourse.grading.precheck import inspect_submission
 from dlcourse.authoring.release import generate, scratch_course
 from dlcourse.grading.sanitize import CUT_NOTICE, notice
@@ -41,8 +41,8 @@ from dlcourse.grading.scoring import test_cell_score
 from dlcourse.grading.report import Report, StudentResult
 from dlcourse.grading.gradebook import (backup_gradebook, load_attention, merge_into_gradebook, read_result,
                                         read_scores, save_attention, snapshot_gradebook, written_answers)
-from utils.exercises import MODE_ENV as REFERENCE_CALLS_ENV
 from dlcourse.grading.sandbox import Limits, PidsCgroup, jail_available, jail_missing_reason, run_limited
+from dlcourse.grading.isolated import autograde_isolated, fingerprint, submission_files  # noqa: F401 (bench imports them here)
 
 REFERENCE_NOTICE = re.compile(r"\[course\] \S+ calls \S+, the course's reference implementation of this exercise")
 
@@ -167,112 +167,6 @@ def notes_from_outputs(path: Path) -> list[str]:
     return notes
 
 
-GRADING_CONFIG = """
-# added by dlcourse.grading.grade for grading in the sandbox
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import IgnorePattern, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata
-from dlcourse.grading.guard import GuardedExecute
-from dlcourse.grading.sanitize import SanitizeOutputs
-from dlcourse.grading.scoring import NoPartialCredit
-c.Autograde.autograde_preprocessors = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                       SanitizeOutputs, NoPartialCredit, SaveAutoGrades, AssignLatePenalties,
-                                       CheckCellMetadata]
-c.CourseDirectory.source_directory = {source!r}
-c.JailedKernelManager.jail = {jail!r}
-c.JailedKernelManager.disk_bytes = {disk!r}
-c.JailedKernelManager.processes = {processes!r}
-c.JailedKernelManager.memory_bytes = {memory!r}
-c.JailedKernelManager.cpu_seconds = {cpu!r}
-c.JailedKernelManager.readable = {readable!r}
-c.JailedKernelManager.home = {home!r}
-"""
-
-
-def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment: str, gradebook: Path, work: Path,
-                       limits: Limits, threads: int, cell_seconds: int | None = None,
-                       reference_calls: str = "zero",
-                       bookkeeping: dict[str, str] | None = None) -> tuple[str | None, Path, list[str]]:
-    """Autograde one prepared submission in its own scratch course under ``limits``.
-
-    Returns (None or the reason it failed, the scratch course, what happened while it ran). The
-    scratch course gets a copy of ``gradebook`` (the assignment and its cells): a snapshot that
-    nothing writes to while submissions are graded (see ``snapshot_gradebook``). nbgrader runs
-    the course's code only; the submission's code runs in its kernel, which dlcourse.grading.guard starts in
-    dlcourse.grading.sandbox's jail (where ``limits.isolate`` and the system allow it): it sees Python, /usr,
-    the course's ``utils`` and the data, and a private copy of its working folder; nothing of the
-    scratch course, the class course, other students, solutions/, dlcourse/ or the home folder.
-    """
-    scratch = work / student
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch_course(scratch)
-    source = scratch / "source" / assignment  # the chapter's files besides the notebook (data, images)
-    shutil.copytree(SOLUTIONS / assignment, source, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
-    home = scratch / "home"
-    home.mkdir()
-    try:  # matplotlib's font cache: without it the first import warns on stderr while it builds one
-        import matplotlib
-
-        shutil.copytree(matplotlib.get_cachedir(), home / ".cache" / "matplotlib")
-    except (ImportError, OSError):
-        pass
-    env = tool_environment(DLCOURSE_SMOKE="1", OMP_NUM_THREADS=str(threads), HOME=str(home),
-                           **{REFERENCE_CALLS_ENV: "note" if reference_calls == "note" else "error"})
-    env.pop("DLCOURSE_CACHE", None)  # the data cache is private too (home/.cache/dl-course)
-    data = [env["DLCOURSE_DATA"]] if env.get("DLCOURSE_DATA") else []
-    jailed = limits.isolate and jail_available()
-    with open(scratch / "nbgrader_config.py", "a") as config:
-        config.write(GRADING_CONFIG.format(source=str(scratch / "source"), jail=jailed, disk=limits.disk_bytes,
-                                           processes=limits.processes, memory=limits.memory_bytes,
-                                           cpu=limits.cpu_seconds, readable=[str(ROOT / "utils"), *data],
-                                           home=str(home)))
-    shutil.copy(gradebook, scratch / "gradebook.db")
-    target = scratch / "submitted" / student / assignment
-    target.mkdir(parents=True)
-    nbformat.write(notebook, target / f"{assignment}.ipynb")
-    for name, text in (bookkeeping or {}).items():  # nbgrader's files beside it (submission_files)
-        (target / name).write_text(text)
-    # the kernel inherits DLCOURSE_SMOKE=1: lessons run their smoke sizes whatever SMOKE the student left
-    command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force"]
-    if cell_seconds:
-        command.append(f"--Execute.timeout={int(cell_seconds)}")
-    outcome = run_limited(command, scratch, limits, env=env)
-    notes = []
-    try:
-        notes = [str(note)[:1000] for note in json.loads((scratch / NOTES).read_text())]
-        notes = notes[:30] + ([f"... and {len(notes) - 30} more notes of the grader"] if len(notes) > 30 else [])
-    except (OSError, ValueError, TypeError):
-        pass
-    if outcome.limit:
-        return f"stopped by the {outcome.limit}", scratch, notes
-    if outcome.returncode == 0 and (scratch / "autograded" / student / assignment / f"{assignment}.ipynb").is_file():
-        return None, scratch, notes
-    errors = [line for line in (outcome.stdout + outcome.stderr).splitlines() if "ERROR" in line or "Error" in line]
-    last = outcome.stderr.strip().splitlines()[-1:] or outcome.stdout.strip().splitlines()[-1:]
-    reason = " | ".join(errors[-3:])[:500] or f"exit code {outcome.returncode}" + "".join(f": {line[:300]}" for line in last)
-    return f"nbgrader autograde failed: {reason}", scratch, notes
-
-
-BOOKKEEPING = {  # nbgrader's files beside a submission that grading carries along, and their form
-    "timestamp.txt": re.compile(r"[0-9 :.T+\-A-Za-z]{1,64}"),  # when it was submitted: late penalties
-    "submission_secret.txt": re.compile(r"[0-9a-f]{1,256}"),  # names the student's feedback in the exchange
-}
-
-
-def submission_files(source: Path) -> dict[str, str]:
-    """nbgrader's bookkeeping files that its submit and collect put beside the notebook, where
-    present and of the expected form (they come from the student's folder): the autograded copy
-    and the feedback keep them, so that nbgrader's late penalty and release_feedback work."""
-    found = {}
-    for name, form in BOOKKEEPING.items():
-        try:
-            text = (Path(source).parent / name).read_text(errors="replace")[:300].strip()
-        except OSError:
-            continue
-        if form.fullmatch(text):
-            found[name] = text
-    return found
-
-
 def _on_threads(workers, threads, runnable, template, work, assignment, limits, cell_seconds, reference_calls):
     """(student, future of autograde_isolated's result) as each submission is done, ``workers`` at a time here."""
     with ThreadPoolExecutor(max_workers=workers) as pool:  # threads only wait: the work runs in subprocesses
@@ -318,12 +212,6 @@ def _on_dask(client, threads, runnable, template, work, assignment, limits, cell
             except Exception as error:  # e.g. KilledWorker: its worker died once too often
                 yield student, _Done(error=error)
             future.release()
-
-
-def fingerprint(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def grade_submissions(submissions: dict[str, Path | str], assignment: str, course: Path,
@@ -413,8 +301,10 @@ def _grade(submissions, assignment, course, feedback, log, workers, limits, cell
     arguments = (assignment, limits, cell_seconds, reference_calls)
     outcomes = (_on_dask(*cluster, runnable, template, work, *arguments) if cluster is not None
                 else _on_threads(workers, threads, runnable, template, work, *arguments))
+    here = 0.0  # seconds this process spends per result (checks and the merge): the part no worker can share
     for student, future in tqdm(outcomes, total=len(runnable), desc=f"grading {assignment}", unit="student",
                                 disable=not runnable):
+        started = time.perf_counter()
         result = results[student]
         scratch = work / student
         try:
@@ -452,6 +342,10 @@ def _grade(submissions, assignment, course, feedback, log, workers, limits, cell
                                  f"({type(error).__name__}: {str(error)[:200]}); grade it by hand")
                 log(f"{student}: NOT GRADED: {result.status}")
         shutil.rmtree(scratch, ignore_errors=True)
+        here += time.perf_counter() - started
+    if runnable:
+        log(f"recorded {len(runnable)} results in the gradebook in {here:.1f} s ({here / len(runnable):.2f} s each, "
+            "one at a time in this process)")
     shutil.rmtree(work, ignore_errors=True)
     report = Report(assignment, max_scores, [results[student] for student in submissions],
                     written, skipped)
