@@ -160,8 +160,7 @@ def set_permissions(hub: Hub) -> None:
         for name in dirs + files:
             path = Path(folder) / name
             os.chown(path, 0, staff, follow_symlinks=False)
-            public = path.relative_to(hub.course).parts[0] in PUBLIC or name.endswith(".egg-info") or \
-                "egg-info" in path.parts[-2:-1]
+            public = path.relative_to(hub.course).parts[0] in PUBLIC
             os.chmod(path, (0o755 if path.is_dir() else 0o644) if public else (0o750 if path.is_dir() else 0o640))
     os.chown(hub.course, 0, staff)
     os.chmod(hub.course, 0o751)  # others may reach utils/ and its metadata, not list the rest

@@ -117,10 +117,11 @@ def check_workers(client, assignment: str, limits: Limits) -> dict[str, int]:
 
 
 @contextmanager
-def connect(target: str | int):
+def connect(target: str | int, timeout: float = 20):
     """A ``distributed.Client``: to the scheduler at address ``target``, or to a new
     ``LocalCluster`` of ``target`` worker processes (one task each; their memory is limited per
-    submission by the jail, not by Dask), closed on exit."""
+    submission by the jail, not by Dask), closed on exit; a scheduler that does not answer within
+    ``timeout`` seconds is a ClusterError."""
     from distributed import Client, LocalCluster
 
     if isinstance(target, int) or str(target).isdigit():
@@ -140,7 +141,7 @@ def connect(target: str | int):
             cluster.close()
         return
     try:
-        client = Client(str(target), timeout="20s")
+        client = Client(str(target), timeout=f"{timeout}s")
     except OSError as error:
         raise ClusterError(f"cannot reach the Dask scheduler at {target} ({error}); start one with "
                            "`dask scheduler` or give --dask N for N local worker processes") from error
