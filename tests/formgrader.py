@@ -53,6 +53,21 @@ def formgrader(course: Path, scratch: Path):
         server.wait(timeout=30)
 
 
+def type_manual_score(page, score, value: float, recorded) -> bool:
+    """Type ``value`` into the formgrader's score input ``score`` and leave it (the page saves on
+    change) until ``recorded()`` (the gradebook's manual score) is ``value``: 20 s per try, three
+    tries, as a loaded machine can re-render the input under the first key presses."""
+    page.wait_for_load_state("networkidle")  # the page renders its inputs after loading the grades
+    for _ in range(3):
+        score.fill(f"{value:g}")
+        score.press("Tab")
+        for _ in range(40):
+            if recorded() == value:
+                return True
+            page.wait_for_timeout(500)
+    return False
+
+
 def api(base: str, token: str, path: str, method: str = "GET", body: dict | None = None):
     """A call to the formgrader's REST API (what its Manual Grading page sends), as JSON."""
     request = urllib.request.Request(f"{base}/formgrader/api/{path}", method=method,

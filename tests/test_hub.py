@@ -30,6 +30,8 @@ import nbformat
 import pytest
 
 from dlcourse import hub as hubtool
+from formgrader import type_manual_score
+from test_student_path import press_validate
 from dlcourse.notebooks import solution_cells, solution_path
 
 pytestmark = pytest.mark.slow
@@ -133,17 +135,6 @@ def fetch_and_open(page, base, user):
     page.locator("#fetched_assignments_list", has_text=CHAPTER).wait_for(timeout=60_000)
 
 
-def validate(page) -> str:
-    page.get_by_role("button", name="Validate").first.click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.wait_for(timeout=240_000)
-    page.locator("#validation-message").wait_for(timeout=240_000)
-    text = page.locator("#validation-message").inner_text()
-    dialog.get_by_role("button").last.click()
-    dialog.wait_for(state="detached", timeout=10_000)
-    return text
-
-
 def rows(hub) -> dict:
     """(student, grade cell) -> (automatic, manual score), as nbgrader's Gradebook reads the instructor's."""
     from nbgrader.api import Gradebook
@@ -192,7 +183,7 @@ def test_a_class_on_the_hub_from_fetch_to_feedback(hub):
         page.keyboard.press("Control+S")
         page.wait_for_timeout(1500)
         assert nbformat.read(fetched, as_version=4).cells[index].source.strip() == answer.strip()
-        message = validate(page)
+        message = press_validate(page)
         failing = re.search(r"tests? fails?: ([^.]*)\.", message)
         assert failing, f"Validate did not list the failing tests: {message[:600]}"
         assert f"test_{solved}" not in failing.group(1), f"the solved exercise still fails: {message[:600]}"
@@ -229,21 +220,7 @@ def test_a_class_on_the_hub_from_fetch_to_feedback(hub):
                      wait_until="load")
         score = teacher.locator(f"input.score#{WRITTEN}")
         score.wait_for(state="visible", timeout=60_000)
-        teacher.wait_for_load_state("networkidle")  # the page renders its inputs after loading the grades
-
-        def saved_within_20_seconds() -> bool:
-            for _ in range(40):
-                if rows(hub)[(first, WRITTEN)][1] == 1.5:
-                    return True
-                teacher.wait_for_timeout(500)
-            return False
-
-        for _ in range(3):  # as in test_browser.py: a loaded machine can re-render the input under the first keys
-            score.fill("1.5")
-            score.press("Tab")  # the page saves on change
-            if saved_within_20_seconds():
-                break
-        else:
+        if not type_manual_score(teacher, score, 1.5, lambda: rows(hub)[(first, WRITTEN)][1]):
             pytest.fail(f"the manual score was not saved: the input holds {score.input_value()!r}, "
                         f"the gradebook {rows(hub)[(first, WRITTEN)]}")
 
