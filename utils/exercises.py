@@ -104,6 +104,17 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "fit_temperature": ("utils.metrics:fit_temperature",),
     "bootstrap_ci": ("utils.metrics:bootstrap_ci",),
     "mcnemar": ("utils.metrics:mcnemar",),
+    # 08_scale_and_deploy
+    "accumulate_gradients": ("utils.scale:accumulate_gradients",),
+    "update_loss_scale": ("utils.scale:update_loss_scale",),
+    "ring_all_reduce": ("utils.parallel:ring_all_reduce",),
+    "shard_indices": ("utils.parallel:shard_indices",),
+    "save_training_state": ("utils.scale:save_training_state",),
+    "load_training_state": ("utils.scale:load_training_state",),
+    "quantize_int8": ("utils.deploy:quantize_int8",),
+    "magnitude_prune_mask": ("utils.deploy:magnitude_prune_mask",),
+    "validate_images": ("utils.deploy:validate_images",),
+    "percentile": ("utils.deploy:percentile",),
 }
 MODE_ENV = "DLCOURSE_REFERENCE_CALLS"  # "error" (default) or "note"
 NOTICE = "[course] {answer} calls {reference}, the course's reference implementation of this exercise"
