@@ -15,6 +15,10 @@ One module per concept:
 - :mod:`utils.recurrent`    chapter 05: windows, RNN/LSTM/GRU cells written out, sampling, the character LSTM
 - :mod:`utils.attention`    chapter 06: attention, positions, the transformer block, a small GPT, LoRA
 - :mod:`utils.metrics`      chapter 07: confusion matrix, precision/recall/F, curves and areas, calibration, bootstrap, McNemar
+- :mod:`utils.scale`        chapter 08: gradient accumulation, loss scaling, activation checkpointing, training checkpoints, the profiler
+- :mod:`utils.parallel`     chapter 08: the ring all-reduce simulated, the sampler's shards, DDP under torchrun
+- :mod:`utils.deploy`       chapter 08: int8 quantization, pruning masks, percentiles, request validation, ONNX export
+- :mod:`utils.serving`      chapter 08: a FastAPI service with micro-batching, and a load test
 
 Importing ``utils`` changes nothing global: no prints, no seeds, no warning filters, no downloads.
 """
