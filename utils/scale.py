@@ -54,12 +54,15 @@ def update_loss_scale(scale: float, found_inf: bool, growth_tracker: int, growth
 
     An overflow (``found_inf``: the step was skipped) multiplies the scale by ``backoff_factor``
     and resets the count of clean steps; a clean step counts one more, and the ``growth_interval``-th
-    clean step in a row multiplies the scale by ``growth_factor`` and resets the count."""
+    clean step in a row multiplies the scale by ``growth_factor`` and resets the count. As in
+    PyTorch, where the scale is a float32 tensor, a growth that would overflow float32 keeps the
+    scale (the count still resets)."""
     if found_inf:
         return scale * backoff_factor, 0
     clean = growth_tracker + 1
     if clean == growth_interval:
-        return scale * growth_factor, 0
+        grown = scale * growth_factor
+        return (grown if grown <= torch.finfo(torch.float32).max else scale), 0
     return scale, clean
 
 
