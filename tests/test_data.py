@@ -135,3 +135,20 @@ def test_random_windows_shift_targets_by_one_and_are_seeded():
     assert not torch.equal(batches[0][0], list(windows)[0][0])  # a second pass draws new windows
     with pytest.raises(ValueError, match="does not fit"):
         data.RandomWindows(torch.arange(5), 1, 10, 1, 0)
+
+
+def test_augmented_images_keep_size_label_and_pixels_and_work_in_spawned_workers():
+    from torch.utils.data import DataLoader
+
+    images = torch.rand(6, 1, 8, 8)
+    dataset = data.AugmentedImages(images, torch.arange(6))
+    torch.manual_seed(0)
+    image, label = dataset[3]
+    assert image.shape == (1, 8, 8) and int(label) == 3
+    padded = torch.nn.functional.pad(images[3], (2, 2, 2, 2))
+    windows = [padded[:, t:t + 8, l:l + 8] for t in range(5) for l in range(5)]
+    assert any(torch.equal(image, w) or torch.equal(image, w.flip(-1)) for w in windows)
+    loader = DataLoader(dataset, batch_size=3, num_workers=1, multiprocessing_context="spawn")
+    assert [tuple(x.shape) for x, _ in loader] == [(3, 1, 8, 8)] * 2
+    with pytest.raises(ValueError, match="6 images but 5 labels"):
+        data.AugmentedImages(images, torch.arange(5))

@@ -251,6 +251,32 @@ class RandomWindows:
             yield window[:, :-1], window[:, 1:]
 
 
+class AugmentedImages:
+    """A map-style dataset of ``(image, label)`` over in-memory images ``(N, C, H, W)``, each
+    augmented per sample as an input pipeline does: padded by ``padding``, cut back to its size at
+    a random place, and flipped left-right with probability 1/2 (from the global generator, or a
+    worker's: each ``DataLoader`` worker seeds its own). Defined here, not in a notebook, so that
+    ``DataLoader`` workers started by *spawn* (macOS, Windows) can import it."""
+
+    def __init__(self, images, labels, padding: int = 2):
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        self.images, self.labels, self.padding = images, labels, padding
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        import torch
+        import torch.nn.functional as F
+
+        p = self.padding
+        image = F.pad(self.images[index], (p, p, p, p))
+        top, left = torch.randint(0, 2 * p + 1, (2,)).tolist()
+        image = image[:, top:top + self.images.shape[-2], left:left + self.images.shape[-1]]
+        return (image.flip(-1) if torch.rand(()) < 0.5 else image), self.labels[index]
+
+
 def download(name: str, root: str | Path | None = None) -> Path:
     """Opt-in download with torchvision's own downloader (needs a network).
 

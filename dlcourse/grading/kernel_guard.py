@@ -239,6 +239,8 @@ def install(shell):
     # library threads that lessons start lazily and that run only their library's code
     SERVICE_THREADS = {"tqdm._monitor.TMonitor", "zmq.utils.garbage.GarbageCollectorThread"}
     known_threads = set(sys._current_frames())  # the kernel's own threads (heartbeat, IOPub, control, history)
+    history_manager = getattr(shell, "history_manager", None)
+    history_thread = type(getattr(history_manager, "save_thread", None))  # IPython's HistorySavingThread
 
     def started_threads():
         """Threads started since the snapshot (by the submission's code; tqdm's monitor excepted)."""
@@ -251,6 +253,9 @@ def install(shell):
             kind = f"{getattr_(type_(thread), '__module__', '')}.{type_(thread).__qualname__}"
             if thread is not None and kind in SERVICE_THREADS and getattr_(thread, "_target", None) is None:
                 continue  # a library's own service thread, started lazily (a progress bar, a zero-copy send)
+            if thread is not None and thread is getattr_(history_manager, "save_thread", None) \
+                    and type_(thread) is history_thread and "run" not in vars(thread):
+                continue  # IPython's history thread, stopped before a fork (DataLoader workers) and started anew
             if thread is None:
                 name = f"thread {ident}"
             else:
@@ -317,7 +322,8 @@ def install(shell):
                 for name in [n for n in current if n not in attributes]:
                     try:
                         delattr(obj, name)
-                        changed.append(f"{obj.__name__}.{name}")
+                        if name != "__slotnames__":  # copyreg's cache, set by pickling (torch.save) any instance
+                            changed.append(f"{obj.__name__}.{name}")
                     except (AttributeError, TypeError):
                         pass
         names = shell.user_ns
