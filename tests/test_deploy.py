@@ -221,3 +221,19 @@ def test_a_real_server_on_loopback_under_load(tmp_path):
     assert result["failures"] == 0 and result["p99_ms"] >= result["p50_ms"] > 0 and result["throughput"] > 0
     assert url.startswith("http://127.0.0.1:")
     assert math.isfinite(result["throughput"])
+
+
+def test_the_tracking_lesson_shows_tensorboards_dashboard():
+    """The screenshot scripts/tensorboard_screenshot.py attaches travels in the notebook (the
+    release and the book show it without a file beside them)."""
+    import base64
+
+    import nbformat
+
+    from dlcourse.notebooks import release_path, solution_path
+
+    for path in (solution_path("08_scale_and_deploy"), release_path("08_scale_and_deploy")):
+        cells = [c for c in nbformat.read(path, as_version=4).cells if "attachment:tensorboard.png" in c.source]
+        assert len(cells) == 1, path
+        picture = base64.b64decode(cells[0]["attachments"]["tensorboard.png"]["image/png"])
+        assert picture.startswith(b"\x89PNG\r\n\x1a\n") and len(picture) > 10_000, path

@@ -39,36 +39,37 @@ __all__ = ["MicroBatcher", "create_app", "start", "load_test", "main"]
 
 
 class MicroBatcher:
-    """Collects requests for up to ``max_wait`` seconds (or ``max_batch`` images) and runs them
-    through ``predict`` as one batch in a worker thread, so that the event loop keeps accepting
-    requests while the model computes."""
+    """Collects the requests that arrive within ``max_wait`` seconds of the first (at most
+    ``max_batch`` images) and runs them through ``predict`` as one batch. While the model computes
+    (in a worker thread when ``thread`` is true, else on the event loop itself), new requests wait
+    in the queue, or in the sockets, and form the next batch."""
 
-    def __init__(self, predict, max_batch: int = 64, max_wait: float = 0.002):
-        self.predict, self.max_batch, self.max_wait = predict, max_batch, max_wait
+    def __init__(self, predict, max_batch: int = 64, max_wait: float = 0.002, thread: bool = False):
+        self.predict, self.max_batch, self.max_wait, self.thread = predict, max_batch, max_wait, thread
         self.queue: asyncio.Queue = asyncio.Queue()
         self.batches = 0
 
     async def submit(self, images: torch.Tensor) -> torch.Tensor:
         future = asyncio.get_running_loop().create_future()
-        await self.queue.put((images, future))
+        self.queue.put_nowait((images, future))
         return await future
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             waiting = [await self.queue.get()]
+            if self.max_wait > 0:
+                await asyncio.sleep(self.max_wait)  # let the event loop read the requests that are arriving
             count = len(waiting[0][0])
-            deadline = loop.time() + self.max_wait
-            while count < self.max_batch:
-                try:
-                    item = await asyncio.wait_for(self.queue.get(), timeout=max(deadline - loop.time(), 0))
-                except asyncio.TimeoutError:
-                    break
-                waiting.append(item)
-                count += len(item[0])
+            while count < self.max_batch and not self.queue.empty():
+                waiting.append(self.queue.get_nowait())
+                count += len(waiting[-1][0])
             batch = torch.cat([images for images, _ in waiting])
             try:
-                outputs = await loop.run_in_executor(None, self.predict, batch)
+                if self.thread:
+                    outputs = await loop.run_in_executor(None, self.predict, batch)
+                else:
+                    outputs = self.predict(batch)
             except Exception as error:  # every waiting request learns of it
                 for _, future in waiting:
                     future.set_exception(error)
