@@ -26,6 +26,15 @@ def test_book_has_intro_and_chapter_with_outputs(site):
     assert "BEGIN SOLUTION" not in chapter and "BEGIN HIDDEN TESTS" not in chapter
 
 
+def test_a_picture_attached_to_a_lesson_cell_is_shown(site):
+    """Chapter 08's TensorBoard dashboard is a Markdown attachment: the book shows it as a file."""
+    page = (site / "chapters" / "08_scale_and_deploy.html").read_text()
+    sources = re.findall(r'<img[^>]+src="([^"]*tensorboard[^"]*)"', page)
+    assert sources, "the dashboard's picture is not on chapter 08's page"
+    assert (site / "chapters" / sources[0]).resolve().is_file(), sources[0]
+    assert "attachment:" not in page
+
+
 def test_book_works_offline(site):
     assert (site / "_static" / "mathjax" / "tex-chtml.js").exists()
     assert list((site / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))

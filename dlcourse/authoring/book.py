@@ -90,6 +90,22 @@ def without_widgets(nb):
     return nb
 
 
+def attachments_as_files(nb, folder: Path, prefix: str):
+    """Markdown attachments (a picture pasted into a cell: chapter 08's TensorBoard dashboard)
+    written as files beside the chapter, ``<prefix>_<name>``, and the cells pointed at them: the
+    book's Markdown parser reads images from files, not from ``attachment:`` links."""
+    import base64
+
+    for cell in nb.cells:
+        for name, bundle in (cell.pop("attachments", None) or {}).items():
+            kind = next((k for k in bundle if k.startswith("image/")), None)
+            if kind is None:
+                continue
+            (folder / f"{prefix}_{name}").write_bytes(base64.b64decode(bundle[kind]))
+            cell.source = cell.source.replace(f"attachment:{name}", f"{prefix}_{name}")
+    return nb
+
+
 GUIDES = ("student", "instructor", "hub", "maintainer", "measured")  # book/guides/<name>.md
 
 
@@ -117,7 +133,8 @@ def stage(output: Path, smoke: bool) -> Path:
         start = time.perf_counter()
         execute(release_path(chapter), executed, smoke=smoke, skip_exercises=True)
         print(f"{time.perf_counter() - start:.0f} s", flush=True)
-        nbformat.write(without_widgets(nbformat.read(executed, as_version=4)), executed)
+        nb = attachments_as_files(without_widgets(nbformat.read(executed, as_version=4)), executed.parent, chapter)
+        nbformat.write(nb, executed)
     vendor_mathjax(output / "vendor" / "mathjax")
     return output
 
