@@ -9,7 +9,7 @@ kH, kW)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -149,18 +149,22 @@ class ResidualBlock(nn.Module):
     with the block's stride, then batch norm). Its layers are named as in
     ``torchvision.models.resnet.BasicBlock`` (``conv1, bn1, conv2, bn2``; the projection is
     ``shortcut``), so weights can be compared one to one.
+
+    ``norm`` builds each normalisation layer from a channel count (default ``nn.BatchNorm2d``);
+    chapter 09's diffusion U-Net passes group norm, which does not depend on the batch.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1,
+                 norm: Callable[[int], nn.Module] = nn.BatchNorm2d):
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.bn1 = norm(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.bn2 = norm(out_channels)
         self.shortcut = nn.Identity()
         if stride != 1 or in_channels != out_channels:
             self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
-                                          nn.BatchNorm2d(out_channels))
+                                          norm(out_channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = F.relu(self.bn1(self.conv1(x)))
