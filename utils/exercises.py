@@ -115,6 +115,16 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "magnitude_prune_mask": ("utils.deploy:magnitude_prune_mask",),
     "validate_images": ("utils.deploy:validate_images",),
     "percentile": ("utils.deploy:percentile",),
+    # 09_generative
+    "reparameterize": ("utils.generative:reparameterize",),
+    "gaussian_kl": ("utils.generative:gaussian_kl",),
+    "negative_elbo": ("utils.generative:negative_elbo",),
+    "discriminator_loss": ("utils.generative:discriminator_loss",),
+    "generator_loss": ("utils.generative:generator_loss",),
+    "cosine_betas": ("utils.generative:cosine_betas",),
+    "q_sample": ("utils.generative:q_sample",),
+    "ddpm_step": ("utils.generative:ddpm_step",),
+    "frechet_distance": ("utils.generative:frechet_distance",),
 }
 MODE_ENV = "DLCOURSE_REFERENCE_CALLS"  # "error" (default) or "note"
 NOTICE = "[course] {answer} calls {reference}, the course's reference implementation of this exercise"

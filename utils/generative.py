@@ -236,7 +236,7 @@ class ConditionalVAE(nn.Module):
 class Generator(nn.Module):
     """A conditional DCGAN generator: noise and a class embedding -> 7x7 -> 14x14 -> 28x28 in [-1, 1]."""
 
-    def __init__(self, latent_dim: int = 64, num_classes: int = 10, width: int = 64):
+    def __init__(self, latent_dim: int = 64, num_classes: int = 10, width: int = 32):
         super().__init__()
         self.latent_dim = latent_dim
         self.embed = nn.Embedding(num_classes, latent_dim)
@@ -255,7 +255,7 @@ class Discriminator(nn.Module):
     ``logit = w . h(x) + embed(y) . h(x)``. ``spectral=True`` wraps every layer in spectral
     normalisation (each layer's largest singular value kept at 1)."""
 
-    def __init__(self, num_classes: int = 10, width: int = 64, spectral: bool = False):
+    def __init__(self, num_classes: int = 10, width: int = 32, spectral: bool = False):
         super().__init__()
         wrap = nn.utils.parametrizations.spectral_norm if spectral else (lambda layer: layer)
         self.net = nn.Sequential(
@@ -285,7 +285,7 @@ class TinyUNet(nn.Module):
     work at 14x14 and 7x7, with a skip connection across; the step and class embeddings are
     added to every block's input."""
 
-    def __init__(self, width: int = 64, num_classes: int = 10):
+    def __init__(self, width: int = 32, num_classes: int = 10):
         super().__init__()
         self.num_classes, self.width = num_classes, width
         emb = 4 * width
@@ -293,13 +293,12 @@ class TinyUNet(nn.Module):
         self.time = nn.Sequential(nn.Linear(width, emb), nn.SiLU(), nn.Linear(emb, emb))
         self.label = nn.Embedding(num_classes + 1, emb)
         self.stem = nn.Conv2d(4, width, 3, padding=1)
-        channels = [width, width, 2 * width, 3 * width, width]  # input channels of each block
+        channels = [width, width, 2 * width, 3 * width]  # input channels of each block
         self.to_block = nn.ModuleList(nn.Linear(emb, c) for c in channels)
         self.down1 = ResidualBlock(width, width, norm=norm)  # 14x14
         self.down2 = ResidualBlock(width, 2 * width, stride=2, norm=norm)  # 7x7
         self.middle = ResidualBlock(2 * width, 2 * width, norm=norm)
         self.up = ResidualBlock(3 * width, width, norm=norm)  # 14x14, after the skip
-        self.out_block = ResidualBlock(width, width, norm=norm)
         self.head = nn.Conv2d(width, 4, 3, padding=1)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -311,7 +310,6 @@ class TinyUNet(nn.Module):
         h = self.middle(h + shift[2])
         h = F.interpolate(h, scale_factor=2, mode="nearest")
         h = self.up(torch.cat([h, skip], dim=1) + shift[3])
-        h = self.out_block(h + shift[4])
         return F.pixel_shuffle(self.head(h), 2)
 
 
@@ -320,59 +318,67 @@ class TinyUNet(nn.Module):
 # ---------------------------------------------------------------------------------------------
 
 
-def _batches(count: int, batch_size: int, steps: int, generator: torch.Generator):
+def _batches(count: int, batch_size: int, steps: int, generator: torch.Generator, progress: bool = False,
+             description: str = ""):
+    from tqdm.auto import tqdm
+
     if count < batch_size:
         raise ValueError(f"{count} training images are fewer than one batch of {batch_size}: "
                          "pass more images or a smaller batch_size")
     done = 0
-    while True:
-        order = torch.randperm(count, generator=generator)
-        for start in range(0, count - batch_size + 1, batch_size):
-            if done == steps:
-                return
-            yield order[start:start + batch_size]
-            done += 1
+    with tqdm(total=steps, desc=description, disable=not progress, leave=False) as bar:
+        while True:
+            order = torch.randperm(count, generator=generator)
+            for start in range(0, count - batch_size + 1, batch_size):
+                if done == steps:
+                    return
+                yield order[start:start + batch_size]
+                done += 1
+                bar.update()
 
 
 def train_autoencoder(model: AutoEncoder, images: torch.Tensor, epochs: int, batch_size: int = 128, lr: float = 2e-3,
-                      noise_std: float = 0.0, seed: int = 0, progress: Callable | None = None) -> list[float]:
+                      noise_std: float = 0.0, seed: int = 0, progress: bool = False) -> list[float]:
     """Train on reconstruction (BCE of the pixel logits, summed over pixels, mean over images);
     ``noise_std > 0`` trains a denoising autoencoder (noisy input, clean target). Returns the
     mean loss of each epoch."""
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    device = next(model.parameters()).device
     steps_per_epoch = len(images) // batch_size
     losses = []
     model.train()
-    for _ in range(epochs):
+    for epoch in range(epochs):
         total = 0.0
-        for index in _batches(len(images), batch_size, steps_per_epoch, generator):
+        for index in _batches(len(images), batch_size, steps_per_epoch, generator, progress, f"epoch {epoch + 1}"):
             x = images[index]
             noisy = (x + noise_std * torch.randn(x.shape, generator=generator)).clamp(0, 1) if noise_std else x
+            x, noisy = x.to(device), noisy.to(device)
             loss = F.binary_cross_entropy_with_logits(model(noisy), x, reduction="none").flatten(1).sum(1).mean()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += loss.item()
         losses.append(total / steps_per_epoch)
-        if progress:
-            progress(losses[-1])
     return losses
 
 
 def train_vae(model: ConditionalVAE, images: torch.Tensor, labels: torch.Tensor, epochs: int, beta: float = 1.0,
-              batch_size: int = 128, lr: float = 2e-3, seed: int = 0) -> list[float]:
+              batch_size: int = 128, lr: float = 2e-3, seed: int = 0, progress: bool = False) -> list[float]:
     """Train a conditional VAE on :func:`negative_elbo`; returns the mean loss of each epoch."""
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    device = next(model.parameters()).device
     steps_per_epoch = len(images) // batch_size
     losses = []
     model.train()
-    for _ in range(epochs):
+    for epoch in range(epochs):
         total = 0.0
-        for index in _batches(len(images), batch_size, steps_per_epoch, generator):
-            logits, mu, log_var = model(images[index], labels[index], generator)
-            loss = negative_elbo(logits, images[index], mu, log_var, beta)
+        for index in _batches(len(images), batch_size, steps_per_epoch, generator, progress, f"epoch {epoch + 1}"):
+            x, y = images[index].to(device), labels[index].to(device)
+            mu, log_var = model.encode(x, y)
+            z = mu + torch.exp(0.5 * log_var) * torch.randn(mu.shape, generator=generator).to(device)
+            loss = negative_elbo(model.decode(z, y), x, mu, log_var, beta)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -382,7 +388,8 @@ def train_vae(model: ConditionalVAE, images: torch.Tensor, labels: torch.Tensor,
 
 
 def train_gan(generator_net: Generator, discriminator: Discriminator, images: torch.Tensor, labels: torch.Tensor,
-              steps: int, batch_size: int = 128, lr: float = 2e-4, seed: int = 0) -> dict[str, list[float]]:
+              steps: int, batch_size: int = 128, lr: float = 2e-4, seed: int = 0,
+              progress: bool = False) -> dict[str, list[float]]:
     """Alternate one discriminator step and one generator step (Adam, betas (0.5, 0.999), the
     DCGAN settings) for ``steps`` steps on images in [-1, 1]. Returns the losses per step and
     the discriminator's mean probability on real and fake images."""
@@ -390,11 +397,12 @@ def train_gan(generator_net: Generator, discriminator: Discriminator, images: to
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
     opt_g = torch.optim.Adam(generator_net.parameters(), lr=lr, betas=(0.5, 0.999))
     history: dict[str, list[float]] = {"d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
+    device = next(generator_net.parameters()).device
     generator_net.train()
     discriminator.train()
-    for index in _batches(len(images), batch_size, steps, rng):
-        real, y = images[index], labels[index]
-        z = torch.randn(batch_size, generator_net.latent_dim, generator=rng)
+    for index in _batches(len(images), batch_size, steps, rng, progress, "GAN"):
+        real, y = images[index].to(device), labels[index].to(device)
+        z = torch.randn(batch_size, generator_net.latent_dim, generator=rng).to(device)
         fake = generator_net(z, y)
         real_logits, fake_logits = discriminator(real, y), discriminator(fake.detach(), y)
         d_loss = discriminator_loss(real_logits, fake_logits)
@@ -413,7 +421,8 @@ def train_gan(generator_net: Generator, discriminator: Discriminator, images: to
 
 
 def train_diffusion(model: TinyUNet, images: torch.Tensor, labels: torch.Tensor, alpha_bar: torch.Tensor, steps: int,
-                    batch_size: int = 128, lr: float = 2e-3, p_uncond: float = 0.1, seed: int = 0) -> list[float]:
+                    batch_size: int = 128, lr: float = 2e-3, p_uncond: float = 0.1, seed: int = 0,
+                    progress: bool = False) -> list[float]:
     """Train the noise predictor: pick t uniformly, noise the batch with :func:`q_sample`, regress
     the noise (mean squared error). A fraction ``p_uncond`` of the labels is replaced by the null
     label, so that the same network also predicts unconditionally (classifier-free guidance).
@@ -421,14 +430,16 @@ def train_diffusion(model: TinyUNet, images: torch.Tensor, labels: torch.Tensor,
     rng = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
-    alpha_bar = alpha_bar.float()
+    device = next(model.parameters()).device
+    alpha_bar = alpha_bar.float().to(device)
     losses = []
     model.train()
-    for index in _batches(len(images), batch_size, steps, rng):
+    for index in _batches(len(images), batch_size, steps, rng, progress, "diffusion"):
         x0, y = images[index], labels[index].clone()
         y[torch.rand(batch_size, generator=rng) < p_uncond] = model.num_classes
         t = torch.randint(0, len(alpha_bar), (batch_size,), generator=rng)
         noise = torch.randn(x0.shape, generator=rng)
+        x0, y, t, noise = x0.to(device), y.to(device), t.to(device), noise.to(device)
         loss = F.mse_loss(model(q_sample(x0, t, noise, alpha_bar), t, y), noise)
         optimizer.zero_grad()
         loss.backward()
@@ -447,7 +458,7 @@ def _clip_to_data(x_t: torch.Tensor, eps: torch.Tensor, a_bar: float) -> torch.T
 @torch.no_grad()
 def sample_diffusion(model: TinyUNet, labels: torch.Tensor, betas: torch.Tensor, method: str = "ddim",
                      steps: int | None = None, guidance: float = 0.0, seed: int = 0,
-                     batch_size: int = 100) -> torch.Tensor:
+                     batch_size: int = 100, progress: bool = False) -> torch.Tensor:
     """Generate one image in [-1, 1] per label. ``method="ddpm"`` runs every one of the T reverse
     steps (:func:`ddpm_step`); ``"ddim"`` runs ``steps`` evenly spaced deterministic steps
     (:func:`ddim_step`). ``guidance`` w mixes the conditional and unconditional noise
@@ -467,8 +478,10 @@ def sample_diffusion(model: TinyUNet, labels: torch.Tensor, betas: torch.Tensor,
     rng = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
     model.eval()
+    from tqdm.auto import tqdm
+
     out = []
-    for start in range(0, len(labels), batch_size):
+    for start in tqdm(range(0, len(labels), batch_size), desc=f"{method} sampling", disable=not progress, leave=False):
         y = labels[start:start + batch_size].to(device)
         n = len(y)
         x = torch.randn(n, 1, 28, 28, generator=rng).to(device)

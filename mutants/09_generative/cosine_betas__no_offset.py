@@ -1,0 +1,5 @@
+# Mutant: drops the offset s from the formula.
+def cosine_betas(steps, s=0.008, max_beta=0.999):
+    t = torch.arange(steps + 1, dtype=torch.float64) / steps
+    f = torch.cos(t * math.pi / 2) ** 2
+    return (1 - f[1:] / f[:-1]).clamp(max=max_beta)

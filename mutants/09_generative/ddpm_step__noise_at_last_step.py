@@ -1,0 +1,6 @@
+# Mutant: adds noise at every step, the last one included.
+def ddpm_step(x_t, eps, t, betas, noise):
+    beta = betas[t].item()
+    a_bar = torch.prod(1 - betas[:t + 1].to(torch.float64)).item()
+    mean = (x_t - beta / math.sqrt(1 - a_bar) * eps) / math.sqrt(1 - beta)
+    return mean + math.sqrt(beta) * noise
