@@ -337,54 +337,54 @@ def _batches(count: int, batch_size: int, steps: int, generator: torch.Generator
                 bar.update()
 
 
+def _train_epochs(model: nn.Module, count: int, epochs: int, batch_size: int, lr: float, seed: int, progress: bool,
+                  batch_loss: Callable[[torch.Tensor, torch.Generator, torch.device], torch.Tensor]) -> list[float]:
+    """Adam over ``epochs`` epochs of shuffled batches of indices into ``count`` images;
+    ``batch_loss(index, generator, device)`` gives each batch's loss. Returns each epoch's mean loss."""
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    device = next(model.parameters()).device
+    steps_per_epoch = count // batch_size
+    losses = []
+    model.train()
+    for epoch in range(epochs):
+        total = 0.0
+        for index in _batches(count, batch_size, steps_per_epoch, generator, progress, f"epoch {epoch + 1}"):
+            loss = batch_loss(index, generator, device)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+        losses.append(total / steps_per_epoch)
+    return losses
+
+
 def train_autoencoder(model: AutoEncoder, images: torch.Tensor, epochs: int, batch_size: int = 128, lr: float = 2e-3,
                       noise_std: float = 0.0, seed: int = 0, progress: bool = False) -> list[float]:
     """Train on reconstruction (BCE of the pixel logits, summed over pixels, mean over images);
     ``noise_std > 0`` trains a denoising autoencoder (noisy input, clean target). Returns the
     mean loss of each epoch."""
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    device = next(model.parameters()).device
-    steps_per_epoch = len(images) // batch_size
-    losses = []
-    model.train()
-    for epoch in range(epochs):
-        total = 0.0
-        for index in _batches(len(images), batch_size, steps_per_epoch, generator, progress, f"epoch {epoch + 1}"):
-            x = images[index]
-            noisy = (x + noise_std * torch.randn(x.shape, generator=generator)).clamp(0, 1) if noise_std else x
-            x, noisy = x.to(device), noisy.to(device)
-            loss = F.binary_cross_entropy_with_logits(model(noisy), x, reduction="none").flatten(1).sum(1).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-        losses.append(total / steps_per_epoch)
-    return losses
+
+    def batch_loss(index, generator, device):
+        x = images[index]
+        noisy = (x + noise_std * torch.randn(x.shape, generator=generator)).clamp(0, 1) if noise_std else x
+        x, noisy = x.to(device), noisy.to(device)
+        return F.binary_cross_entropy_with_logits(model(noisy), x, reduction="none").flatten(1).sum(1).mean()
+
+    return _train_epochs(model, len(images), epochs, batch_size, lr, seed, progress, batch_loss)
 
 
 def train_vae(model: ConditionalVAE, images: torch.Tensor, labels: torch.Tensor, epochs: int, beta: float = 1.0,
               batch_size: int = 128, lr: float = 2e-3, seed: int = 0, progress: bool = False) -> list[float]:
     """Train a conditional VAE on :func:`negative_elbo`; returns the mean loss of each epoch."""
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    device = next(model.parameters()).device
-    steps_per_epoch = len(images) // batch_size
-    losses = []
-    model.train()
-    for epoch in range(epochs):
-        total = 0.0
-        for index in _batches(len(images), batch_size, steps_per_epoch, generator, progress, f"epoch {epoch + 1}"):
-            x, y = images[index].to(device), labels[index].to(device)
-            mu, log_var = model.encode(x, y)
-            z = mu + torch.exp(0.5 * log_var) * torch.randn(mu.shape, generator=generator).to(device)
-            loss = negative_elbo(model.decode(z, y), x, mu, log_var, beta)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-        losses.append(total / steps_per_epoch)
-    return losses
+
+    def batch_loss(index, generator, device):
+        x, y = images[index].to(device), labels[index].to(device)
+        mu, log_var = model.encode(x, y)
+        z = mu + torch.exp(0.5 * log_var) * torch.randn(mu.shape, generator=generator).to(device)  # CPU generator
+        return negative_elbo(model.decode(z, y), x, mu, log_var, beta)
+
+    return _train_epochs(model, len(images), epochs, batch_size, lr, seed, progress, batch_loss)
 
 
 def train_gan(generator_net: Generator, discriminator: Discriminator, images: torch.Tensor, labels: torch.Tensor,
