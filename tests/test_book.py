@@ -3,9 +3,11 @@
 import html
 import re
 
+import nbformat
 import pytest
 
 from dlcourse.authoring.book import build
+from dlcourse.notebooks import chapters, is_exercise_cell
 
 pytestmark = pytest.mark.slow
 
@@ -24,6 +26,22 @@ def test_book_has_intro_and_chapter_with_outputs(site):
     assert page.count("<img") >= 4, "figures are rendered"
     assert "raise NotImplementedError()" in chapter, "exercise cells are shown as students get them"
     assert "BEGIN SOLUTION" not in chapter and "BEGIN HIDDEN TESTS" not in chapter
+
+
+def test_release_lessons_ran_with_exercises_blank(site):
+    """Invariant 3: the book executes every release with its exercise and test cells skipped (what a
+    reader sees); the lessons must stand alone: no error, every lesson cell ran, no exercise did."""
+    staged = site.parent.parent / "chapters"
+    for chapter in chapters():
+        nb = nbformat.read(staged / f"{chapter}.ipynb", as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        errors = [(i, o.ename) for i, c in enumerate(code) for o in c.outputs if o.output_type == "error"]
+        assert not errors, f"{chapter}: lesson cells failed: {errors}"
+        exercises = [c for c in code if is_exercise_cell(c)]
+        assert exercises and all(not c.outputs and not c.execution_count for c in exercises), (
+            f"{chapter}: exercise cells must be skipped")
+        not_run = [i for i, c in enumerate(code) if not is_exercise_cell(c) and not c.execution_count]
+        assert not not_run, f"{chapter}: lesson cells that did not run: {not_run}"
 
 
 def test_a_picture_attached_to_a_lesson_cell_is_shown(site):

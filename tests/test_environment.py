@@ -73,3 +73,14 @@ def test_jupyterlab_is_configured_in_the_environment_not_the_home(tmp_path):
     assert '"@jupyter/nbgrader:validate-assignment"' not in json.dumps(disabled)
     # this environment (make setup ran it): the news setting is in place
     assert json.loads(Path(sys.prefix, "share/jupyter/lab/settings/overrides.json").read_text()) == overrides
+
+
+def test_reading_a_notebook_does_not_build_rfc3987_syntax_parsers():
+    """nbformat validates with jsonschema, whose format checks import rfc3987 when it is installed
+    and otherwise rfc3987-syntax, which builds its Earley parsers on import (2.6 s per process
+    here; every nbgrader, papermill and nbval process reads notebooks): the pinned rfc3987 wins."""
+    import sys
+
+    probe = "import sys, nbformat, jsonschema._format; print('rfc3987_syntax' in sys.modules, 'rfc3987' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "True"], result.stdout + result.stderr

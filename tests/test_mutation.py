@@ -22,6 +22,13 @@ def test_no_unexplained_survivor(report):
                            "mutants/equivalents.toml with the reason they are equivalent):\n" + "\n".join(survivors))
 
 
+def test_a_blank_answer_fails_its_public_tests(report):
+    """A blank notebook never scores: the answer cell as students receive it fails every
+    exercise's public tests (and so its test cell)."""
+    assert not report.blank_passing, (f"{report.chapter}: the release's blank answer passes the public tests of "
+                                      f"{report.blank_passing}: add an assertion that calls the function")
+
+
 def test_every_failure_message_is_clear(report):
     unclear = [f"{o.mutant.exercise} | {o.mutant.key} | {o.failure}" for o in report.unclear()]
     assert not unclear, f"{report.chapter}: test cells that fail without saying what was expected:\n" + "\n".join(unclear)

@@ -50,9 +50,12 @@ def plain(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
-@pytest.mark.parametrize("chapter", chapters())
-def test_a_solved_release_passes_validate(chapter, tmp_path):
-    assert validate(solved_release(chapter), tmp_path / f"{chapter}.ipynb") == {}
+def test_a_solved_release_passes_validate(tmp_path):
+    """Chapter 01 only: in every chapter, the test below shows Validate passing every public test
+    cell of a release solved but for one blank exercise, and tests/test_grading.py gives the
+    solution full marks (public and hidden tests); one more notebook run per chapter would show
+    nothing new."""
+    assert validate(solved_release(FIRST), tmp_path / f"{FIRST}.ipynb") == {}
 
 
 def one_mutant_per_exercise(chapter: str) -> list[Path]:

@@ -42,7 +42,7 @@ from io import StringIO
 import nbformat
 
 from dlcourse.authoring.mutants import Mutant, mutants_of
-from dlcourse.notebooks import ROOT, chapters, nbgrader_meta, solution_path
+from dlcourse.notebooks import ROOT, chapters, nbgrader_meta, release_path, solution_cells, solution_path
 
 HAND_WRITTEN = ROOT / "mutants"  # <chapter>/<exercise>__<bug>.py: wrong answers a student would write
 EQUIVALENTS = HAND_WRITTEN / "equivalents.toml"  # surviving mutants that compute the same thing, with the reason
@@ -207,6 +207,30 @@ class ChapterSession:
                 failing.append(f"{other}: {type(error).__name__}: {str(error)[:150]}")
         return failing
 
+    def blank_passing(self) -> list[str]:
+        """Exercises whose public tests pass with the answer cell as students receive it (the
+        release's ``raise NotImplementedError()``): each must fail, or a blank notebook scores.
+        The grading self-test grades a whole untouched release through nbgrader (chapter 01 for
+        every kind of blank, tests/test_hostile.py); this checks every exercise of every chapter
+        without a notebook run."""
+        release = nbformat.read(release_path(self.chapter), as_version=4)
+        blanks = {name: release.cells[index].source for name, index in solution_cells(release).items()}
+        passing = []
+        for exercise, (solution, test) in self.cells.items():
+            public = test.split(HIDDEN_MARKER)[0]
+            previous_handler = signal.signal(signal.SIGALRM, _alarm)
+            try:
+                with redirect_stdout(StringIO()), redirect_stderr(StringIO()), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    if self._seeded_run((blanks[exercise], f"<blank {exercise}>"), (public, f"<test {exercise}>")) is None:
+                        passing.append(exercise)
+            finally:
+                signal.signal(signal.SIGALRM, previous_handler)
+                error = _run(solution, f"<solution {exercise}>", self.namespace)
+                if error is not None:
+                    raise RuntimeError(f"restoring the solution of {exercise} failed: {error!r}")
+        return passing
+
     def check_solution(self) -> None:
         """The tests must pass on the solution itself, or every mutant would look killed."""
         for exercise, (solution, _) in self.cells.items():
@@ -236,6 +260,7 @@ class ChapterReport:
     chapter: str
     exercises: list[ExerciseReport]
     seconds: float
+    blank_passing: list[str] = field(default_factory=list)  # exercises a blank answer passes (public tests)
 
     def all(self) -> list[Outcome]:
         return [o for e in self.exercises for o in e.outcomes]
@@ -293,6 +318,7 @@ def mutation_report(chapter: str, exercises: list[str] | None = None) -> Chapter
     session = ChapterSession(chapter)
     session.start()
     session.check_solution()
+    blank = session.blank_passing()
     reports = []
     for exercise, (solution, _) in session.cells.items():
         if exercises and exercise not in exercises:
@@ -301,7 +327,7 @@ def mutation_report(chapter: str, exercises: list[str] | None = None) -> Chapter
         for mutant in mutants_of(exercise, solution) + hand_written(chapter, [exercise]):
             report.outcomes.append(session.trial(mutant))
         reports.append(report)
-    return ChapterReport(chapter, reports, time.perf_counter() - started)
+    return ChapterReport(chapter, reports, time.perf_counter() - started, blank)
 
 
 def isolated_report(chapter: str, exercises: list[str] | None = None) -> ChapterReport:
