@@ -35,7 +35,7 @@ import time
 import tomllib
 import traceback
 import warnings
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from io import StringIO
 
@@ -169,30 +169,37 @@ class ChapterSession:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
     def trial(self, mutant: Mutant) -> Outcome:
-        solution, test = self.cells[mutant.exercise]
+        _, test = self.cells[mutant.exercise]
         public = test.split(HIDDEN_MARKER)[0]
         answer_file, test_file = f"<answer {mutant.exercise}>", f"<test {mutant.exercise}>"
         outcome = Outcome(mutant, killed=False)
+        with self._answer_replaced(mutant.exercise):
+            for part, is_public in ((public, True), (test, False)):
+                error = self._seeded_run((mutant.source, answer_file), (part, test_file))
+                if error is not None:
+                    outcome.killed, outcome.by_public = True, is_public
+                    outcome.failure, outcome.clear = _judge(error, test_file, answer_file)
+                    break
+                if is_public and public == test:
+                    break
+            if mutant.hand_written:
+                outcome.disturbs = self._others_failing(mutant.exercise)
+        return outcome
+
+    @contextmanager
+    def _answer_replaced(self, exercise: str):
+        """While another answer to ``exercise`` runs: the time limit's handler set, output and
+        warnings silenced; afterwards the solution is defined again in the namespace."""
         previous_handler = signal.signal(signal.SIGALRM, _alarm)
         try:
             with redirect_stdout(StringIO()), redirect_stderr(StringIO()), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                for part, is_public in ((public, True), (test, False)):
-                    error = self._seeded_run((mutant.source, answer_file), (part, test_file))
-                    if error is not None:
-                        outcome.killed, outcome.by_public = True, is_public
-                        outcome.failure, outcome.clear = _judge(error, test_file, answer_file)
-                        break
-                    if is_public and public == test:
-                        break
-                if mutant.hand_written:
-                    outcome.disturbs = self._others_failing(mutant.exercise)
+                yield
         finally:
             signal.signal(signal.SIGALRM, previous_handler)
-            error = _run(solution, f"<solution {mutant.exercise}>", self.namespace)
+            error = _run(self.cells[exercise][0], f"<solution {exercise}>", self.namespace)
             if error is not None:
-                raise RuntimeError(f"restoring the solution of {mutant.exercise} failed: {error!r}")
-        return outcome
+                raise RuntimeError(f"restoring the solution of {exercise} failed: {error!r}")
 
     def _others_failing(self, exercise: str) -> list[str]:
         """The other exercises whose whole test cell fails in the current namespace. The grading
@@ -216,19 +223,11 @@ class ChapterSession:
         release = nbformat.read(release_path(self.chapter), as_version=4)
         blanks = {name: release.cells[index].source for name, index in solution_cells(release).items()}
         passing = []
-        for exercise, (solution, test) in self.cells.items():
+        for exercise, (_, test) in self.cells.items():
             public = test.split(HIDDEN_MARKER)[0]
-            previous_handler = signal.signal(signal.SIGALRM, _alarm)
-            try:
-                with redirect_stdout(StringIO()), redirect_stderr(StringIO()), warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    if self._seeded_run((blanks[exercise], f"<blank {exercise}>"), (public, f"<test {exercise}>")) is None:
-                        passing.append(exercise)
-            finally:
-                signal.signal(signal.SIGALRM, previous_handler)
-                error = _run(solution, f"<solution {exercise}>", self.namespace)
-                if error is not None:
-                    raise RuntimeError(f"restoring the solution of {exercise} failed: {error!r}")
+            with self._answer_replaced(exercise):
+                if self._seeded_run((blanks[exercise], f"<blank {exercise}>"), (public, f"<test {exercise}>")) is None:
+                    passing.append(exercise)
         return passing
 
     def check_solution(self) -> None:
