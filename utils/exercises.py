@@ -125,6 +125,15 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "q_sample": ("utils.generative:q_sample",),
     "ddpm_step": ("utils.generative:ddpm_step",),
     "frechet_distance": ("utils.generative:frechet_distance",),
+    # 10_trustworthy_ml
+    "permutation_importance": ("utils.explain:permutation_importance",),
+    "shapley_values": ("utils.explain:shapley_values", "utils.explain:kernel_shap", "utils.explain:coalition_values"),
+    "integrated_gradients": ("utils.explain:integrated_gradients",),
+    "pgd_step": ("utils.robustness:pgd_step", "utils.robustness:pgd_attack"),
+    "equalized_odds_gaps": ("utils.fairness:equalized_odds_gaps", "utils.fairness:group_rates"),
+    "reweighing_weights": ("utils.fairness:reweighing_weights",),
+    "per_sample_gradients": ("utils.privacy:per_sample_gradients",),
+    "privatize_gradients": ("utils.privacy:privatize_gradients", "utils.privacy:clip_factors"),
 }
 MODE_ENV = "DLCOURSE_REFERENCE_CALLS"  # "error" (default) or "note"
 NOTICE = "[course] {answer} calls {reference}, the course's reference implementation of this exercise"

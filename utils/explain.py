@@ -64,13 +64,12 @@ def sklearn_permutations(n_samples: int, n_features: int, n_repeats: int, random
     return torch.from_numpy(orders)
 
 
-def coalition_value(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, background: torch.Tensor,
-                    coalition: torch.Tensor) -> torch.Tensor:
-    """v(S) for one row ``x`` ``(d,)``: the mean of ``f`` over the background rows with the
-    features in the coalition (a ``(d,)`` bool mask) set to ``x``'s values (the interventional
-    value function that shap's Exact and Kernel explainers use)."""
-    mixed = torch.where(coalition, x, background)
-    return f(mixed).double().mean()
+def coalition_values(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, background: torch.Tensor,
+                     coalitions: torch.Tensor) -> torch.Tensor:
+    """v(S) for every row of ``coalitions`` ``(m, d)`` (bool), float64 ``(m,)``, with one call of
+    ``f`` on all ``m * b`` mixed rows."""
+    mixed = torch.where(coalitions[:, None, :], x, background[None])  # (m, b, d)
+    return f(mixed.reshape(-1, x.shape[-1])).double().reshape(len(coalitions), len(background)).mean(dim=1)
 
 
 def shapley_values(f: Callable[[torch.Tensor], torch.Tensor], X: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
@@ -84,7 +83,7 @@ def shapley_values(f: Callable[[torch.Tensor], torch.Tensor], X: torch.Tensor, b
     index = {tuple(m.tolist()): i for i, m in enumerate(masks)}
     phi = torch.zeros(n, d, dtype=torch.float64)
     for row in range(n):
-        values = torch.stack([coalition_value(f, X[row], background, m) for m in masks])
+        values = coalition_values(f, X[row], background, masks)
         for i in range(d):
             for s, m in enumerate(masks):
                 if not m[i]:
@@ -115,15 +114,16 @@ def kernel_shap(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, back
         weights = torch.tensor([shapley_kernel_weight(d, int(sum(m))) for m in coalitions.tolist()], dtype=torch.float64)
     else:
         weights = torch.ones(len(coalitions), dtype=torch.float64)  # sampled from the kernel already
-    base = coalition_value(f, x, background, torch.zeros(d, dtype=torch.bool))
-    full = coalition_value(f, x, background, torch.ones(d, dtype=torch.bool))
-    values = torch.stack([coalition_value(f, x, background, m) for m in coalitions]) - base
+    ends = coalition_values(f, x, background, torch.stack([torch.zeros(d, dtype=torch.bool), torch.ones(d, dtype=torch.bool)]))
+    base, full = ends[0], ends[1]
+    values = coalition_values(f, x, background, coalitions) - base
     Z = coalitions.double()
     # eliminate the last feature with the constraint: phi_d = (full - base) - sum(phi_1..d-1)
     A = Z[:, :-1] - Z[:, -1:]
     b = values - Z[:, -1] * (full - base)
-    Aw = A * weights[:, None]
-    phi = torch.linalg.solve(A.T @ Aw, Aw.T @ b)
+    root = weights.sqrt()[:, None]
+    # least squares, minimum norm where a small sample leaves the system rank-deficient
+    phi = torch.linalg.lstsq(A * root, b[:, None] * root, driver="gelsd").solution.squeeze(1)
     return torch.cat([phi, (full - base - phi.sum()).reshape(1)])
 
 

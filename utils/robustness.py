@@ -89,14 +89,16 @@ def fgsm_rs_examples(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, ep
 
 
 def train_epochs(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, epochs: float, eps: float = 0.0,
-                 batch_size: int = 128, lr: float = 1e-3, generator: torch.Generator | None = None,
+                 batch_size: int = 128, lr: float = 3e-3, generator: torch.Generator | None = None,
                  progress: bool = True) -> list[float]:
-    """Adam on ``(x, labels)`` for ``epochs`` passes (a fraction allowed), on adversarial examples
-    from :func:`fgsm_rs_examples` when ``eps > 0``. Returns the loss of every step."""
+    """Adam with a one-cycle learning rate (peak ``lr``) on ``(x, labels)`` for ``epochs`` passes (a
+    fraction allowed), on adversarial examples from :func:`fgsm_rs_examples` when ``eps > 0``.
+    Returns the loss of every step."""
     from tqdm.auto import tqdm
 
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     steps = max(1, int(epochs * len(x) / batch_size))
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
     losses = []
     for _ in tqdm(range(steps), disable=not progress, desc="adversarial training" if eps else "training"):
         index = torch.randint(0, len(x), (batch_size,), generator=generator)
@@ -109,6 +111,7 @@ def train_epochs(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, epochs
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        schedule.step()
         losses.append(loss.item())
     model.eval()
     return losses

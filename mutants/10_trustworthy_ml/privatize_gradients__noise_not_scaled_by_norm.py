@@ -1,0 +1,11 @@
+# Mutant: noise standard deviation noise_multiplier instead of noise_multiplier * max_norm.
+def privatize_gradients(per_sample, max_norm, noise_multiplier, expected_batch_size, generator=None):
+    norms = torch.stack([g.reshape(len(g), -1).norm(dim=1) for g in per_sample.values()], dim=1).norm(dim=1)
+    factors = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    result = {}
+    for name, g in per_sample.items():
+        summed = (factors.to(g.dtype).reshape(-1, *([1] * (g.dim() - 1))) * g).sum(dim=0)
+        if noise_multiplier > 0:
+            summed = summed + torch.normal(0.0, noise_multiplier, size=summed.shape, generator=generator, dtype=summed.dtype)
+        result[name] = summed / expected_batch_size
+    return result
