@@ -101,6 +101,8 @@ def test_kernel_shap_with_all_coalitions_is_exact_and_sampled_is_close():
     sampled = ex.kernel_shap(f, x, background, ex.sample_coalitions(6, 400, torch.Generator().manual_seed(0)))
     assert torch.allclose(sampled.sum(), exact.sum(), atol=1e-12)  # the constraint holds exactly
     assert (sampled - exact).abs().max() < 0.1 * exact.abs().max()
+    few = ex.kernel_shap(f, x, background, ex.sample_coalitions(6, 2, torch.Generator().manual_seed(0)))
+    assert torch.isfinite(few).all() and torch.allclose(few.sum(), exact.sum(), atol=1e-12)  # rank-deficient: least norm
     assert math.isinf(ex.shapley_kernel_weight(6, 0)) and ex.shapley_kernel_weight(6, 1) == ex.shapley_kernel_weight(6, 5)
 
 
