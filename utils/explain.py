@@ -147,7 +147,7 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, baseline: torch.Tens
     As captum's ``IntegratedGradients(..., method="riemann_middle")``."""
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
-    target = torch.as_tensor(target).expand(x.shape[0]) if torch.as_tensor(target).dim() == 0 else torch.as_tensor(target)
+    target = torch.as_tensor(target).expand(x.shape[0])  # one class for every row, or one per row
     total = torch.zeros_like(x)
     for k in range(steps):
         alpha = (k + 0.5) / steps

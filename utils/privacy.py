@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from utils.metrics import roc_curve
+
 
 def per_sample_gradients(model: nn.Module, loss_fn: Callable, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
     """The gradient of ``loss_fn(model(x_i), y_i)`` for every example i on its own: a dict from
@@ -93,11 +95,6 @@ def example_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: 
 def membership_advantage(member_losses: torch.Tensor, nonmember_losses: torch.Tensor) -> float:
     """The best loss-threshold membership attack: guess "was in the training set" when the loss is
     at most t; the advantage is max over t of TPR - FPR (0 = no better than a coin, 1 = perfect)."""
-    losses = torch.cat([member_losses, nonmember_losses]).double()
-    is_member = torch.cat([torch.ones(len(member_losses)), torch.zeros(len(nonmember_losses))]).bool()
-    order = torch.argsort(losses, stable=True)
-    losses, is_member = losses[order], is_member[order]
-    tpr = torch.cumsum(is_member, 0).double() / len(member_losses)
-    fpr = torch.cumsum(~is_member, 0).double() / len(nonmember_losses)
-    last_of_tie = torch.cat([losses[1:] != losses[:-1], torch.tensor([True])])  # thresholds between values
-    return max(0.0, float((tpr - fpr)[last_of_tie].max()))
+    is_member = torch.cat([torch.ones(len(member_losses)), torch.zeros(len(nonmember_losses))]).long()
+    fpr, tpr, _ = roc_curve(is_member, -torch.cat([member_losses, nonmember_losses]).double())  # low loss = member
+    return max(0.0, float((tpr - fpr).max()))
