@@ -10,6 +10,7 @@ Examples::
     course feedback --assignment 03_mlp
     course report --assignment 03_mlp
     course mutation 07_metrics
+    course misconceptions 03_mlp
     course book --mode smoke
     course student-edition --zip
     course bench --skip-grading
@@ -32,6 +33,8 @@ COMMANDS = {
                  ["feedback"]),
     "report": ("dlcourse.grading.instructor", "grades-<assignment>.csv, per-exercise statistics and plots", ["report"]),
     "mutation": ("dlcourse.authoring.mutation", "mutation testing of the exercises' tests", []),
+    "misconceptions": ("dlcourse.authoring.misconceptions",
+                       "does the grader recognise each exercise's known wrong answers, and only them?", []),
     "book": ("dlcourse.authoring.book", "build the Jupyter Book site offline", []),
     "student-edition": ("dlcourse.authoring.student_edition", "the repository as students receive it", []),
     "formgrader-template": ("dlcourse.authoring.mathjax", "nbconvert template with MathJax inlined", []),

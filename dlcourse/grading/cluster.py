@@ -34,6 +34,7 @@ from pathlib import Path
 import nbformat
 
 from dlcourse.grading.isolated import BOOKKEEPING
+from dlcourse.grading.known_wrong import DIAGNOSIS
 from dlcourse.grading.sandbox import Limits, jail_available, jail_missing_reason
 
 DISTRIBUTION = "dl-course-utils"  # the course's own package: its requirements are the pins
@@ -154,7 +155,8 @@ def connect(target: str | int, timeout: float = 20):
 # what autograde_isolated leaves in the scratch course that the instructor's process reads
 def _kept(scratch: Path, student: str, assignment: str) -> list[Path]:
     graded = scratch / "autograded" / student / assignment
-    return [scratch / "gradebook.db", graded / f"{assignment}.ipynb", *(graded / name for name in BOOKKEEPING)]
+    return [scratch / "gradebook.db", graded / f"{assignment}.ipynb", *(graded / name for name in BOOKKEEPING),
+            scratch / DIAGNOSIS]
 
 
 def pack(scratch: Path, student: str, assignment: str) -> bytes:

@@ -125,6 +125,16 @@ def _summary(output) -> dict:
     return nbformat.from_dict({**output, "evalue": message})
 
 
+def _diagnosis_note(output) -> bool:
+    """Whether an output is the grader's note naming a known wrong answer (dlcourse.grading.guard
+    adds it to a failed test cell; a submission that prints the same words only misleads itself)."""
+    from dlcourse.grading.known_wrong import MARK
+
+    text = output.get("text", "")
+    text = "".join(text) if isinstance(text, list) else str(text)
+    return output.get("output_type") == "stream" and output.get("name") == "stdout" and text.startswith(MARK)
+
+
 class StripHiddenTests(NbGraderPreprocessor):
     """Remove hidden tests, tracebacks that quote them, and output lines that repeat hidden tests
     or solutions, from graded notebooks.
@@ -132,7 +142,8 @@ class StripHiddenTests(NbGraderPreprocessor):
     Once the first test cell has run, the hidden tests have been in the kernel, and the
     submission's code could have read and re-encoded them (rot13, base64: no line-by-line
     comparison finds those). So from the first test cell on, the feedback shows no cell's outputs
-    except each test cell's error: its name and the start of its message."""
+    except each test cell's error (its name and the start of its message) and the grader's note
+    on the known wrong answer a failing answer behaves like (dlcourse.grading.known_wrong.note)."""
 
     def preprocess(self, nb, resources):
         self._first_test = next((i for i, c in enumerate(nb.cells) if is_test_cell(c)), len(nb.cells))
@@ -141,8 +152,9 @@ class StripHiddenTests(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, cell_index):
         first_test = getattr(self, "_first_test", None)  # None: preprocess_cell called on its own
         if cell.cell_type == "code" and first_test is not None and cell_index >= first_test:
-            if is_test_cell(cell):
-                cell.outputs = [_summary(o) for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if is_test_cell(cell):  # the error, and the grader's note on a known wrong answer (known_wrong.note)
+                cell.outputs = [_summary(o) if o.get("output_type") == "error" else o for o in cell.get("outputs", [])
+                                if o.get("output_type") == "error" or _diagnosis_note(o)]
             elif cell.get("outputs"):
                 cell.outputs = [nbformat.from_dict({"output_type": "stream", "name": "stdout", "text": AFTER_TESTS + "\n"})]
         if cell.cell_type == "code":

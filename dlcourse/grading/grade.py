@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 from dlcourse.authoring import mathjax
 from dlcourse.grading.collect import printable, valid_student_id
 from dlcourse.grading.guard import out_of_memory
+from dlcourse.grading.known_wrong import read_diagnosis
 from dlcourse.notebooks import cell_label, chapter_points, nbgrader_meta, solution_path, tool_environment
 from dlcourse.grading.precheck import inspect_submission
 from dlcourse.authoring.release import generate, scratch_course
@@ -274,7 +275,8 @@ def _grade(submissions, assignment, course, feedback, log, workers, limits, cell
                     earlier.get(key) == value for key, value in fingerprints[student].items()):
                 try:
                     results[student] = read_result(course, assignment, student, StudentResult(
-                        student, "graded", notes=earlier.get("notes", [])), written)
+                        student, "graded", notes=earlier.get("notes", []),
+                        misconceptions=earlier.get("misconceptions", {})), written)
                     skipped.append(student)
                     log(f"{student}: unchanged since its last grading: not graded again")
                     continue
@@ -315,6 +317,7 @@ def _grade(submissions, assignment, course, feedback, log, workers, limits, cell
             if not failure:
                 result.notes += notes_from_outputs(graded)
                 scores = scores_from_notebook(graded, max_scores)
+                result.misconceptions = read_diagnosis(scratch, assignment)
                 recorded = read_scores(scratch, assignment, student)
                 if scores != recorded:
                     differ = ", ".join(f"{name}: {recorded.get(name)} in the gradebook, {scores.get(name)} from "

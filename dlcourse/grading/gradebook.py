@@ -72,7 +72,8 @@ def report_from_gradebook(course: Path, assignment: str) -> Report:
         attention = {}
     written = written_answers(assignment)
     graded = [read_result(course, assignment, student,
-                          StudentResult(student, "graded", notes=attention.get(student, {}).get("notes", [])), written)
+                          StudentResult(student, "graded", notes=attention.get(student, {}).get("notes", []),
+                                        misconceptions=attention.get(student, {}).get("misconceptions", {})), written)
               for student in students]
     not_graded = [StudentResult(student, entry["status"], notes=entry.get("notes", []))
                   for student, entry in sorted(attention.items()) if student not in students and entry.get("status") != "graded"]
@@ -221,13 +222,14 @@ def load_attention(course: Path, assignment: str) -> dict:
 
 def save_attention(course: Path, assignment: str, results: list[StudentResult],
                    fingerprints: dict[str, dict[str, str]] | None = None) -> None:
-    """Record each student's status and notes of this run (merged with earlier runs), for `report`,
+    """Record each student's status, notes and diagnosed misconceptions of this run (merged with
+    earlier runs), for `report`,
     and, for a graded submission, the fingerprints of its notebook and of the release it was
     graded against (incremental grading compares them)."""
     path = _attention_file(course, assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
     known = load_attention(course, assignment)
-    known.update({r.student: {"status": r.status, "notes": r.notes,
+    known.update({r.student: {"status": r.status, "notes": r.notes, "misconceptions": r.misconceptions,
                               **((fingerprints or {}).get(r.student, {}) if r.status == "graded" else {})}
                   for r in results})
     staged = path.with_suffix(".tmp")

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import secrets
 import time
 from pathlib import Path
@@ -46,11 +47,12 @@ from pathlib import Path
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from jupyter_core.utils import run_sync
 from nbformat.notebooknode import NotebookNode, from_dict
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 from nbgrader.preprocessors import Execute
 
-from dlcourse.notebooks import cell_label
+from dlcourse.notebooks import cell_label, nbgrader_meta
+from dlcourse.grading.scoring import is_test_cell
 from dlcourse.grading.jailed_kernel import KERNEL_GUARD, JailedKernelManager
 
 NOTES = "execution-notes.json"
@@ -72,6 +74,12 @@ RESTORE = "import _dlcourse_guard\n_dlcourse_guard.report({nonce!r})"
 RESTORE_DONE = "[grader restore {nonce} done]"
 # Runs after a cell that ran out of memory: deletes the globals it assigned, prints their names.
 RELEASE = "import _dlcourse_guard\n_dlcourse_guard.release({names!r})"
+# Runs after the last cell when test cells failed: puts back what the submission replaced, then
+# dlcourse/grading/diagnosis.py, given as source (the jail has no dlcourse/), in a namespace of its
+# own, prints one line per failed exercise: the known wrong answers the answer behaves like.
+DIAGNOSE = ("import _dlcourse_guard\n_dlcourse_guard.report('diagnosis')\n"
+            "(lambda g: (exec(compile({source!r}, '<grader diagnosis>', 'exec'), g), "
+            "g['run'](get_ipython().user_ns, {payload!r})))({{'__name__': '_dlcourse_diagnosis'}})")
 
 
 def assigned_globals(source: str) -> list[str]:
@@ -136,6 +144,8 @@ class GuardedExecute(Execute):
         super().__init__(*args, **kwargs)
 
     max_outputs = Integer(100, help="outputs kept per cell; the rest are counted, one notice says how many").tag(config=True)
+    diagnose = Bool(os.environ.get("DLCOURSE_DIAGNOSIS", "1") != "0", help="after the last cell, name the known wrong answer each failing answer behaves like "
+                               "(dlcourse.grading.diagnosis), in its test cell and in diagnosis.json").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._notes: list[str] = []
@@ -230,6 +240,8 @@ class GuardedExecute(Execute):
             if ran_out_of_memory(cell):
                 self._release_after(cell, index)
             if index == self._last:
+                if self.diagnose and not self._stopped:
+                    self._diagnose(index, resources)
                 self._end_leftovers()
             return cell, resources
         except DeadKernelError:
@@ -307,6 +319,45 @@ class GuardedExecute(Execute):
                     f"stopped ({', '.join(alive)}); a correct answer leaves no thread running, so this test cell "
                     "scores 0")
         return None
+
+    def _diagnose(self, index: int, resources) -> None:
+        """After the last cell: for each test cell that failed on a wrong answer (not a blank, a
+        cell not run or a time-out), ask the kernel which known wrong answers the answer behaves
+        like (dlcourse.grading.diagnosis); add each diagnosis to its test cell as a note and
+        write them all to diagnosis.json. Whatever goes wrong here, grading goes on without it."""
+        from dlcourse.grading import diagnosis, known_wrong
+
+        chapter = (resources or {}).get("nbgrader", {}).get("assignment") or ""
+        failed = {nbgrader_meta(c).get("grade_id"): c for c in self.nb.cells if is_test_cell(c) and any(
+            o.get("output_type") == "error" for o in c.get("outputs", [])) and not any(
+            o.get("ename") in known_wrong.NOT_DIAGNOSED for o in c.get("outputs", []))}
+        asked = known_wrong.jobs(chapter, [name for name in failed if name])
+        found: dict[str, list[str]] = {}
+        if asked:
+            source = Path(diagnosis.__file__).read_text()
+            saved = self.timeout
+            self.timeout = int(sum(job["seconds"] for job in asked) + 30)
+            try:
+                ran = self._run_quietly(DIAGNOSE.format(source=source, payload=json.dumps(asked)), index)
+                reports = []
+                for line in _prefixed(ran, diagnosis.PREFIX):
+                    try:
+                        reports.append(json.loads(line))
+                    except ValueError:
+                        continue
+                found = known_wrong.accepted(chapter, reports, asked)
+            except Exception as error:  # a diagnosis is a help, never a condition of grading
+                self._notes.append(f"the grader's diagnosis of the failed exercises did not finish "
+                                   f"({type(error).__name__}); the scores are not affected")
+            finally:
+                self.timeout = saved
+        for job in asked:
+            text = known_wrong.note(chapter, found.get(job["exercise"], []))
+            cell = failed[job["test_id"]]
+            if text:
+                cell.outputs = list(cell.get("outputs", [])) + [from_dict(
+                    {"output_type": "stream", "name": "stdout", "text": text})]
+        Path(known_wrong.DIAGNOSIS).write_text(json.dumps(found))
 
     def _release_after(self, cell, index: int) -> None:
         """Give back the memory a cell took before it ran out: whatever its globals hold (a memory

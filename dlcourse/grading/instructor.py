@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                   + (f"; FAILED for: {', '.join(missing)}" if missing else ""))
             return 1 if missing else 0
         print(class_report.table())
+        if class_report.misconception_table():
+            print("\n" + class_report.misconception_table())
         grades, exported = report_tool.output_paths(args.course, args.assignment)
         class_report.write_csv(grades)
         export = gradebook_tool.export_grades(args.course.resolve(), args.assignment, exported)
@@ -158,6 +160,8 @@ def grade_class(args: argparse.Namespace) -> int:
         return 2
     print()
     print(report.table())
+    if report.misconception_table():
+        print("\n" + report.misconception_table())
     grades, exported = report_tool.output_paths(args.course, args.assignment)
     report.write_csv(grades)
     gradebook_tool.export_grades(course, args.assignment, exported)

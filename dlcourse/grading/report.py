@@ -12,6 +12,8 @@ from pathlib import Path
 
 
 
+NONE = "(none of the known ones)"  # failing answers that behave like no known wrong answer
+
 
 @dataclass
 class StudentResult:
@@ -23,6 +25,7 @@ class StudentResult:
     written: dict[str, float | None] = field(default_factory=dict)  # written answer -> manual score (None: not yet)
     extra_credit: float = 0.0
     needs_manual: list[str] = field(default_factory=list)  # cells that still need grading by hand
+    misconceptions: dict[str, list[str]] = field(default_factory=dict)  # exercise -> known wrong answers it behaves like
 
     @property
     def automatic(self) -> float:
@@ -90,6 +93,45 @@ class Report:
                          "answers' statistics use the answers graded so far")
         return "\n".join(lines)
 
+    def misconception_counts(self) -> dict[str, dict[str, int]]:
+        """Per auto-graded exercise (test id) that some graded student failed: how many failing
+        students' answers behave like each known wrong answer (dlcourse.grading.diagnosis; an
+        answer that behaves like two counts for both), and under ``NONE`` how many behave like
+        none of them (or were not diagnosed: a blank answer, a cell that did not run)."""
+        counts: dict[str, dict[str, int]] = {}
+        for test_id, points in self.max_scores.items():
+            exercise = test_id.removeprefix("test_")
+            failing = [r for r in self.students if r.status == "graded" and r.scores.get(test_id, 0.0) < points]
+            if not failing:
+                continue
+            row: dict[str, int] = {}
+            for result in failing:
+                keys = result.misconceptions.get(exercise, [])
+                for key in keys:
+                    row[key] = row.get(key, 0) + 1
+                if not keys:
+                    row[NONE] = row.get(NONE, 0) + 1
+            counts[test_id] = dict(sorted(row.items(), key=lambda item: (item[0] == NONE, -item[1], item[0])))
+        return counts
+
+    def misconception_table(self) -> str:
+        """Per exercise that students failed: the known wrong answers their answers behave like,
+        and how many students each ("" when no graded student failed any)."""
+        counts = self.misconception_counts()
+        if not counts:
+            return ""
+        lines = ["failed exercises: which known wrong answer each failing answer behaves like",
+                 f"{'exercise':<28}  {'failed':>6}  {'behaves like':<30}  {'students':>8}", "-" * 80]
+        for test_id, row in counts.items():
+            exercise = test_id.removeprefix("test_")
+            failed = sum(1 for r in self.students if r.status == "graded" and r.scores.get(test_id, 0.0) <
+                         self.max_scores[test_id])
+            for position, (key, count) in enumerate(row.items()):
+                name = key.removeprefix(f"{exercise}__") if key != NONE else key
+                lead = f"{exercise[:28]:<28}  {failed:>6}" if position == 0 else " " * 36
+                lines.append(f"{lead}  {name[:30]:<30}  {count:>8}")
+        return "\n".join(lines)
+
     def attention(self) -> str:
         """Every submission that was not graded or that needs a look, and why ("" if none)."""
         lines = []
@@ -112,7 +154,8 @@ class Report:
         with open(path, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["student", "status", "automatic", "manual", "extra_credit", "total", "max_total",
-                             "needs_manual_grading", *self.max_scores, *self.written_max, "notes"])
+                             "needs_manual_grading", *self.max_scores, *self.written_max, "misconceptions",
+                             "notes"])
             for r in self.students:
                 graded = r.status == "graded"
                 writer.writerow([r.student, r.status, r.automatic if graded else "", r.manual if graded else "",
@@ -120,12 +163,15 @@ class Report:
                                  ", ".join(r.needs_manual) if graded else "",
                                  *(r.scores.get(i, "") for i in self.max_scores),
                                  *("" if r.written.get(i) is None else r.written[i] for i in self.written_max),
+                                 " | ".join(f"{exercise}: {', '.join(keys)}" for exercise, keys in
+                                            sorted(r.misconceptions.items()) if keys),
                                  " | ".join(r.notes)])
 
 
     def plot(self, folder: Path) -> list[Path]:
-        """Write totals.png (distribution of totals) and exercises.png (mean score and share of
-        full marks per test cell, and per written answer over those graded by hand so far) into
+        """Write totals.png (distribution of totals), exercises.png (mean score and share of
+        full marks per test cell, and per written answer over those graded by hand so far) and,
+        when a graded student failed an exercise, misconceptions.png (misconception_counts) into
         ``folder``; returns the paths."""
         import matplotlib
 
@@ -169,7 +215,28 @@ class Report:
         exercises = folder / "exercises.png"
         fig.savefig(exercises, dpi=100)
         plt.close(fig)
-        return [totals, exercises]
+        counts = self.misconception_counts()
+        if not counts:
+            return [totals, exercises]
+        bars = [(test_id.removeprefix("test_"), key, count) for test_id, row in counts.items()
+                for key, count in row.items()]
+        fig, ax = plt.subplots(figsize=(8, max(2.5, 0.32 * len(bars) + 1.2)))
+        colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        order = list(counts)
+        for position, (exercise, key, count) in enumerate(bars):
+            colour = "lightgrey" if key == NONE else colours[order.index(f"test_{exercise}") % len(colours)]
+            ax.barh(position, count, color=colour)
+        ax.set_yticks(range(len(bars)), [f"{exercise}: {key.removeprefix(exercise + '__')}" for exercise, key, _ in bars],
+                      fontsize=8)
+        ax.invert_yaxis()
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("failing students whose answer behaves like it")
+        ax.set_title(f"{self.assignment}: failing answers by the known wrong answer they behave like", fontsize=10)
+        fig.tight_layout()
+        misconceptions = folder / "misconceptions.png"
+        fig.savefig(misconceptions, dpi=100)
+        plt.close(fig)
+        return [totals, exercises, misconceptions]
 
 
 def output_paths(course: Path, assignment: str) -> tuple[Path, Path]:

@@ -1,0 +1,172 @@
+"""The course's misconceptions: what each hand-written wrong answer tells a student, and how well
+the diagnosis (dlcourse.grading.diagnosis) recognises them.
+
+Every hand-written mutant ``mutants/<chapter>/<exercise>__<bug>.py`` is a wrong answer a student
+would write; ``mutants/<chapter>/misconceptions.toml`` gives each one, under ``[<exercise>__<bug>]``,
+
+- ``misconception``: what an answer that behaves like it does wrong, in the student's terms
+  ("scales by the number of rows of the whole batch, not by the rows of each class");
+- ``hint``: where to look, without giving the answer away.
+
+``course misconceptions [chapters]`` measures, per chapter, in this process (smoke mode):
+
+- every hand-written mutant, planted alone, is diagnosed as itself and nothing else;
+- the generated mutants that the tests kill (those not listed in mutants/equivalents.toml): the
+  share diagnosed as some hand-written misconception;
+- correct answers get no diagnosis: the solution, every generated mutant listed as equivalent
+  (a correct alternative) and the hand-written correct alternatives in
+  ``mutants/<chapter>/correct/<exercise>__<how>.py`` (loops against vectorised code, another
+  formula), each diagnosed as if it had failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+
+from dlcourse.authoring.mutation import ChapterSession, equivalents
+from dlcourse.authoring.mutants import mutants_of
+from dlcourse.grading.diagnosis import Diagnoser, _define, _OutOfTime, _Quiet
+from dlcourse.grading.known_wrong import correct_answers, problems, wrong_answers
+from dlcourse.notebooks import chapters
+
+SECONDS = 60  # time limit for one exercise's probes here (the grader's is known_wrong.SECONDS)
+
+
+@dataclass
+class ExerciseFigures:
+    exercise: str
+    probes: int = 0
+    hand: dict[str, list[str]] = field(default_factory=dict)  # hand-written stem -> what it was diagnosed as
+    killed: dict[str, list[str]] = field(default_factory=dict)  # generated killed mutant -> diagnosis
+    correct: dict[str, list[str]] = field(default_factory=dict)  # correct answer -> diagnosis (must be [])
+    seconds: float = 0.0
+    error: str = ""
+
+    def misdiagnosed(self) -> list[str]:
+        return [f"{self.exercise} | {stem} diagnosed as {found or 'nothing'}" for stem, found in self.hand.items()
+                if found != [stem]]
+
+    def false_alarms(self) -> list[str]:
+        return [f"{self.exercise} | correct answer {key} diagnosed as {found}" for key, found in self.correct.items()
+                if found]
+
+
+@dataclass
+class ChapterFigures:
+    chapter: str
+    exercises: list[ExerciseFigures]
+    seconds: float
+
+    def table(self) -> str:
+        rows = [f"{self.chapter}: diagnosis measured in {self.seconds:.0f} s",
+                f"  {'exercise':<28}{'probes':>7}{'hand-written as itself':>24}{'killed diagnosed':>18}{'correct: none':>15}"]
+        for e in self.exercises:
+            itself = sum(found == [stem] for stem, found in e.hand.items())
+            diagnosed = sum(bool(found) for found in e.killed.values())
+            clean = sum(not found for found in e.correct.values())
+            rows.append(f"  {e.exercise:<28}{e.probes:>7}{f'{itself}/{len(e.hand)}':>24}"
+                        f"{f'{diagnosed}/{len(e.killed)}':>18}{f'{clean}/{len(e.correct)}':>15}"
+                        + (f"  ERROR {e.error}" if e.error else ""))
+        hand = [f for e in self.exercises for f in e.hand.items()]
+        killed = [f for e in self.exercises for f in e.killed.values()]
+        correct = [f for e in self.exercises for f in e.correct.values()]
+        rows.append(f"  hand-written diagnosed as themselves: {sum(found == [stem] for stem, found in hand)}/{len(hand)}; "
+                    f"killed generated mutants diagnosed: {sum(map(bool, killed))}/{len(killed)} "
+                    f"({sum(map(bool, killed)) / max(1, len(killed)):.0%}); correct answers with no diagnosis: "
+                    f"{sum(not f for f in correct)}/{len(correct)}")
+        return "\n".join(rows)
+
+
+def measure(chapter: str, only: list[str] | None = None) -> ChapterFigures:
+    """The diagnosis figures of ``chapter`` (see the module docstring)."""
+    started = time.perf_counter()
+    session = ChapterSession(chapter)
+    session.start()
+    listed = equivalents()
+    figures = []
+    for exercise, (solution, test) in session.cells.items():
+        if only and exercise not in only:
+            continue
+        result = ExerciseFigures(exercise)
+        figures.append(result)
+        begin = time.perf_counter()
+        wrong = wrong_answers(chapter, exercise)
+        try:
+            with _Quiet(SECONDS):
+                diagnoser = Diagnoser(session.namespace, exercise, solution, test, wrong)
+                result.probes = len(diagnoser.probes)
+
+                def diagnosed(source: str) -> list[str]:
+                    return diagnoser.of(_define(source, diagnoser.name, session.namespace))["matches"]
+
+                for stem, source in wrong.items():
+                    result.hand[stem] = diagnosed(source)
+                result.correct["the solution"] = diagnosed(solution)
+                for key, source in correct_answers(chapter, exercise).items():
+                    result.correct[key] = diagnosed(source)
+                for mutant in mutants_of(exercise, solution):
+                    try:
+                        found = diagnosed(mutant.source)
+                    except _OutOfTime:
+                        raise
+                    except Exception as error:  # e.g. a mutant that no longer defines the name
+                        found = [f"(not defined: {type(error).__name__})"]
+                    if mutant.key in listed.get(exercise, {}):
+                        result.correct[mutant.key] = found
+                    else:
+                        result.killed[mutant.key] = found
+        except _OutOfTime:
+            result.error = f"out of time ({SECONDS} s)"
+        except Exception as error:
+            result.error = f"{type(error).__name__}: {str(error)[:200]}"
+        result.seconds = time.perf_counter() - begin
+    return ChapterFigures(chapter, figures, time.perf_counter() - started)
+
+
+def isolated_measure(chapter: str, only: list[str] | None = None) -> ChapterFigures:
+    """:func:`measure` in a fresh Python (a chapter changes global state the next must not inherit)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(measure, chapter, only).result()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="course misconceptions", description=__doc__.splitlines()[0],
+                                     epilog="example:\n  course misconceptions 03_mlp --exercise cross_entropy",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("chapters", nargs="*", help="chapters to measure (default: all)")
+    parser.add_argument("--exercise", action="append", help="only this exercise (repeatable)")
+    parser.add_argument("--show", choices=["problems", "killed", "all"], default="problems",
+                        help="list the misdiagnosed hand-written mutants and false alarms (problems), also what "
+                             "each killed generated mutant was diagnosed as (killed), or everything (all)")
+    args = parser.parse_args(argv)
+    unknown = [c for c in args.chapters if c not in chapters()]
+    if unknown:
+        parser.error(f"no chapter {', '.join(map(repr, unknown))}; the chapters are: {', '.join(chapters())}")
+    failed = False
+    for chapter in args.chapters or chapters():
+        for problem in problems(chapter):
+            print(f"  {problem}")
+            failed = True
+        figures = isolated_measure(chapter, args.exercise)
+        print(figures.table())
+        for e in figures.exercises:
+            for line in e.misdiagnosed() + e.false_alarms():
+                print(f"    {line}")
+                failed = True
+            failed |= bool(e.error)
+            if args.show in ("killed", "all"):
+                for key, found in e.killed.items():
+                    if found or args.show == "all":
+                        print(f"    {e.exercise} | {key} -> {found or 'nothing'}")
+        sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

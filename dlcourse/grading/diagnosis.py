@@ -1,0 +1,508 @@
+"""Which known wrong answer does a failing answer behave like? (runs in the grading kernel)
+
+The course keeps, for every exercise, hand-written wrong answers, each a named misconception
+(``mutants/<chapter>/<exercise>__<bug>.py``, described for students in
+``mutants/<chapter>/misconceptions.toml``). When an answer fails its test cell, this module runs
+the answer, the course's solution and each of those wrong answers on the same *probes*, and
+compares what they return:
+
+- the probes are every call the exercise's whole test cell (public and hidden tests) makes to the
+  exercise's function, recorded by running the test cell once against the solution; for a class,
+  each instance the tests create, replayed as its constructor's arguments and the calls of its
+  methods, in order, plus the shapes and trainability of a module's parameters afterwards;
+- each candidate is called on a fresh deep copy of each probe's arguments with every seed reset,
+  and its result, the arguments it was given (as they are after the call: in-place changes
+  count) and any exception it raised are reduced to a comparable form;
+- the answer is said to behave like a wrong answer when it agrees with it on every probe, differs
+  from the solution wherever that wrong answer does, and the wrong answer differs from the
+  solution on some probe. An answer that agrees with the solution on every probe is never
+  labelled, nor is one that agrees with none of the wrong answers; when several agree, all are
+  named (they are the same behaviour on these probes).
+
+This file is executed inside the grading kernel (dlcourse.grading.guard), where the submission's
+own code runs: it imports nothing of the course, and whatever it prints is only believed for a
+failing exercise and a name among that exercise's known wrong answers. It also runs in-process
+for the course's measurements (``course misconceptions``) and in Validate.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import math
+import random
+import signal
+import warnings
+from contextlib import redirect_stderr, redirect_stdout
+from io import StringIO
+
+PREFIX = "[grader diagnosis] "
+RTOL, ATOL = 1e-4, 1e-6  # float32 answers that sum in another order agree within these
+MAX_ITEMS = 20_000  # elements of a list or tuple compared (longer: only the first ones)
+MAX_DEPTH = 8
+METHODS = ("__init__", "__call__", "__len__", "__getitem__")  # dunder methods of a class that are probed
+
+
+class _OutOfTime(BaseException):  # BaseException: an answer's `except Exception` does not swallow it
+    pass
+
+
+def defined_name(source: str, exercise: str) -> str:
+    """The name an answer cell defines for ``exercise``: the exercise's own name when the cell
+    binds it, else the last function or class the cell defines (e.g. ``ArrayDataset`` for
+    ``array_dataset``)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return exercise
+    names = [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+    names += [target.id for node in tree.body if isinstance(node, ast.Assign)
+              for target in node.targets if isinstance(target, ast.Name)]
+    return exercise if exercise in names or not names else names[-1]
+
+
+# --- comparable forms ------------------------------------------------------------------------------
+
+def _with_gradients(value, depth: int = 0):
+    """The tensors in ``value`` (nested containers, modules' parameters, optimizers' parameters)
+    that hold a ``.grad``."""
+    import torch
+
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(value, torch.Tensor):
+        if value.grad is not None:
+            yield value
+    elif isinstance(value, torch.nn.Module):
+        yield from (p for p in value.parameters() if p.grad is not None)
+    elif isinstance(value, torch.optim.Optimizer):
+        yield from (p for group in value.param_groups for p in group["params"] if p.grad is not None)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _with_gradients(item, depth + 1)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _with_gradients(item, depth + 1)
+
+
+def _clone(value):
+    """A deep copy of a probe's arguments, gradients included (deepcopy leaves out a parameter's
+    ``.grad``); tensors that deepcopy refuses (non-leaf tensors of an autograd graph) are copied
+    as new leaves with the same values and ``requires_grad``."""
+    memo: dict = {}
+    try:
+        copied = copy.deepcopy(value, memo)
+    except Exception:
+        copied = memo = None
+    if memo is not None:
+        for original in _with_gradients(value):
+            twin = memo.get(id(original))
+            if twin is not None and twin is not original and twin.grad is None:
+                twin.grad = original.grad.detach().clone()
+        return copied
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        copied = value.detach().clone()
+        return copied.requires_grad_(value.requires_grad) if copied.is_floating_point() or copied.is_complex() else copied
+    if isinstance(value, (list, tuple)):
+        items = [_clone(item) for item in value]
+        return type(value)(items) if not hasattr(value, "_fields") else type(value)(*items)
+    if isinstance(value, dict):
+        return type(value)((key, _clone(item)) for key, item in value.items())
+    raise TypeError(f"cannot copy a {type(value).__name__}")
+
+
+def form(value, depth: int = 0):
+    """What is compared of a value: a nested tuple whose tensors and arrays are copied."""
+    import numpy as np
+    import torch
+
+    if depth > MAX_DEPTH:
+        return ("opaque", "deep")
+    if isinstance(value, BaseException):
+        return ("raised", type(value).__name__)
+    if isinstance(value, torch.Tensor):
+        head = ("tensor", tuple(value.shape), str(value.dtype), value.device.type, bool(value.requires_grad))
+        if value.device.type == "meta" or value.is_sparse:
+            return head + (None, None)
+        grad = value.grad if value.is_leaf and value.requires_grad else None  # gradients left behind count
+        return head + (value.detach().to("cpu", copy=True), None if grad is None else form(grad, depth + 1))
+    if isinstance(value, torch.nn.Module):
+        parameters = tuple(form(p, depth + 1) for p in value.parameters())
+        buffers = tuple(form(b, depth + 1) for b in value.buffers())
+        modes = tuple(bool(m.training) for m in value.modules())
+        plain = {key: item for key, item in vars(value).items() if not key.startswith("_") and key != "training"}
+        return ("module", modes, parameters, buffers, form(plain, depth + 1), form(_response(value), depth + 1))
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            return ("list", tuple(form(v, depth + 1) for v in value.ravel()[:MAX_ITEMS]), value.shape)
+        return ("array", value.shape, value.dtype.str, value.copy())
+    if isinstance(value, np.generic):
+        return ("npscalar", value.dtype.str, value.item())
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        return ("scalar", type(value).__name__, value)
+    if isinstance(value, (list, tuple)):
+        return ("list" if isinstance(value, list) else "tuple",
+                tuple(form(item, depth + 1) for item in value[:MAX_ITEMS]), len(value))
+    if isinstance(value, dict):
+        keys = sorted(value, key=repr)
+        return ("dict", tuple((repr(k), form(value[k], depth + 1)) for k in keys))
+    if isinstance(value, (set, frozenset)):
+        return ("set", tuple(sorted(repr(v) for v in value)))
+    return ("opaque", type(value).__name__)
+
+
+def _response(module):
+    """What a module returns, in evaluation mode, for a fixed random input shaped for its first
+    layer (a Linear or a 2-d convolution): two modules with the same parameters can still differ in
+    their activations. None when no such input can be made, or the module fails on it."""
+    import torch
+
+    first = next((m for m in module.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))), None)
+    if first is None or first.weight.device.type == "meta":
+        return None
+    generator = torch.Generator().manual_seed(0)
+    shape = (3, first.in_features) if isinstance(first, torch.nn.Linear) else (2, first.in_channels, 12, 12)
+    x = torch.randn(shape, generator=generator, dtype=first.weight.dtype).to(first.weight.device)
+    try:
+        twin = copy.deepcopy(module).eval()
+        with torch.no_grad():
+            return twin(x)
+    except Exception:
+        return None
+
+
+def _close_values(a, b) -> bool:
+    import numpy as np
+    import torch
+
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, torch.Tensor):
+        if a.is_floating_point() or a.is_complex():
+            a, b = a.to(torch.complex128 if a.is_complex() else torch.float64), \
+                b.to(torch.complex128 if b.is_complex() else torch.float64)
+            return bool(torch.allclose(a, b, rtol=RTOL, atol=ATOL, equal_nan=True))
+        return bool(torch.equal(a, b))
+    if isinstance(a, np.ndarray):
+        if a.dtype.kind in "fc":
+            return bool(np.allclose(a, b, rtol=RTOL, atol=ATOL, equal_nan=True))
+        try:
+            return bool(np.array_equal(a, b))
+        except Exception:
+            return False
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=RTOL, abs_tol=ATOL)
+        except TypeError:
+            return False
+    return a == b
+
+
+def same(a, b) -> bool:
+    """Whether two forms agree (floats within RTOL/ATOL; types, shapes and dtypes exactly)."""
+    if type(a) is not type(b):
+        return False
+    if not isinstance(a, tuple):
+        return _close_values(a, b)
+    if len(a) != len(b):
+        return False
+    if a and a[0] == "opaque":
+        return a == b
+    return all(same(x, y) for x, y in zip(a, b))
+
+
+# --- probes ------------------------------------------------------------------------------------------
+
+def _reseed() -> None:
+    import numpy as np
+    import torch
+
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+
+
+def _probed_methods(cls) -> list[str]:
+    return [name for name, value in vars(cls).items() if callable(value)
+            and (not name.startswith("__") or name in METHODS) and not isinstance(value, (staticmethod, classmethod, type))]
+
+
+def record(obj, run_tests) -> list:
+    """Run ``run_tests(stand_in)`` with a recording stand-in for ``obj`` and return the probes:
+    ("call", args, kwargs) for a function, ("instance", args, kwargs, [(method, args, kwargs)...])
+    for each instance of a class (None where the arguments could not be copied)."""
+    import functools
+
+    probes: list = []
+    depth = [0]
+    if isinstance(obj, type):
+        sessions: dict[int, list] = {}
+        originals = {name: vars(obj)[name] for name in _probed_methods(obj)}
+
+        def wrap(name, method):
+            @functools.wraps(method)
+            def recorded(self, *args, **kwargs):
+                if depth[0] == 0:
+                    try:
+                        copied = _clone((args, kwargs))
+                    except Exception:
+                        copied = None
+                    if name == "__init__":
+                        sessions[id(self)] = ["instance", copied, []]
+                        probes.append(sessions[id(self)])
+                    elif id(self) in sessions:
+                        sessions[id(self)][2].append((name, copied))
+                depth[0] += 1
+                try:
+                    return method(self, *args, **kwargs)
+                finally:
+                    depth[0] -= 1
+            return recorded
+
+        for name, method in originals.items():
+            setattr(obj, name, wrap(name, method))
+        try:
+            run_tests(obj)
+        finally:
+            for name, method in originals.items():
+                setattr(obj, name, method)
+        return [None if p[1] is None or any(c is None for _, c in p[2]) else ("instance", p[1], p[2]) for p in probes]
+
+    @functools.wraps(obj)
+    def stand_in(*args, **kwargs):
+        if depth[0] == 0:
+            try:
+                probes.append(("call", _clone((args, kwargs))))
+            except Exception:
+                probes.append(None)
+        depth[0] += 1
+        try:
+            return obj(*args, **kwargs)
+        finally:
+            depth[0] -= 1
+
+    run_tests(stand_in)
+    return probes
+
+
+def _leaves(value, depth: int = 0):
+    """The tensors of ``value`` (nested containers) that are leaves of autograd and require grad."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        if value.requires_grad and value.is_leaf:
+            yield value
+    elif isinstance(value, (list, tuple)) and depth < MAX_DEPTH:
+        for item in value:
+            yield from _leaves(item, depth + 1)
+    elif isinstance(value, dict) and depth < MAX_DEPTH:
+        for item in value.values():
+            yield from _leaves(item, depth + 1)
+
+
+def gradients(result, inputs) -> tuple:
+    """The gradient of a fixed random weighting of ``result``'s floating tensors with respect to
+    the ``inputs`` that require grad (None where none flows): what a test's backward() sees."""
+    import torch
+
+    outputs = [t for t in _leaves_and_nodes(result) if t.is_floating_point() and t.requires_grad]
+    leaves = list(_leaves(inputs))
+    if not outputs or not leaves:
+        return ()
+    generator = torch.Generator().manual_seed(1)
+    total = sum((t * torch.randn(t.shape, generator=generator, dtype=t.dtype).to(t.device)).sum() for t in outputs)
+    try:
+        found = torch.autograd.grad(total, leaves, allow_unused=True)
+    except _OutOfTime:
+        raise
+    except Exception as error:
+        return (form(error),)
+    return tuple(form(g) for g in found)
+
+
+def _leaves_and_nodes(value, depth: int = 0):
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)) and depth < MAX_DEPTH:
+        for item in value:
+            yield from _leaves_and_nodes(item, depth + 1)
+    elif isinstance(value, dict) and depth < MAX_DEPTH:
+        for item in value.values():
+            yield from _leaves_and_nodes(item, depth + 1)
+
+
+def replay(obj, probe) -> tuple:
+    """The form of what ``obj`` does on one probe."""
+    if probe[0] == "call":
+        args, kwargs = _clone(probe[1])
+        _reseed()
+        try:
+            result = obj(*args, **kwargs)
+        except _OutOfTime:
+            raise
+        except Exception as error:
+            result = error
+        return (form(result), form(args), form(kwargs), gradients(result, (args, kwargs)))
+    _, (args, kwargs), calls = probe
+    args, kwargs = _clone((args, kwargs))
+    _reseed()
+    try:
+        instance = obj(*args, **kwargs)
+    except _OutOfTime:
+        raise
+    except Exception as error:
+        return (form(error),)
+    forms = []
+    for name, copied in calls:
+        call_args, call_kwargs = _clone(copied)
+        _reseed()
+        try:
+            method = instance if name in ("forward", "__call__") else getattr(instance, name)
+            result = method(*call_args, **call_kwargs)
+        except _OutOfTime:
+            raise
+        except Exception as error:
+            result = error
+        forms.append((name, form(result), form(call_args), gradients(result, (call_args, call_kwargs))))
+    import torch
+
+    if isinstance(instance, torch.nn.Module):  # what the tests check besides outputs: shapes, what trains
+        forms.append(("parameters", tuple((tuple(p.shape), bool(p.requires_grad)) for p in instance.parameters())))
+    return tuple(forms)
+
+
+# --- the diagnosis -----------------------------------------------------------------------------------
+
+def _define(source: str, name: str, namespace: dict):
+    """The object that ``source`` (an answer cell) binds to ``name``, defined in a copy of the
+    notebook's namespace (the notebook's own ``name`` is left alone)."""
+    scratch = dict(namespace)
+    exec(compile(source, f"<answer {name}>", "exec"), scratch)
+    return scratch[name]
+
+
+class _Quiet:
+    """Output and warnings silenced, the RNG states put back, and a time limit (SIGALRM)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def __enter__(self):
+        import numpy as np
+        import torch
+
+        self.states = (random.getstate(), np.random.get_state(), torch.get_rng_state())
+        self.stack = [redirect_stdout(StringIO()), redirect_stderr(StringIO()), warnings.catch_warnings()]
+        for context in self.stack:
+            context.__enter__()
+        warnings.simplefilter("ignore")
+
+        def out_of_time(signum, frame):
+            raise _OutOfTime()
+
+        self.previous = signal.signal(signal.SIGALRM, out_of_time)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        import numpy as np
+        import torch
+
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.previous)
+        for context in reversed(self.stack):
+            context.__exit__(None, None, None)
+        random.setstate(self.states[0])
+        np.random.set_state(self.states[1])
+        torch.set_rng_state(self.states[2])
+        return False
+
+
+class Diagnoser:
+    """The probes of one exercise and what the solution and each wrong answer do on them,
+    computed once; :meth:`of` compares an answer with them."""
+
+    def __init__(self, namespace: dict, exercise: str, solution: str, test: str, wrong: dict[str, str]):
+        self.exercise, self.name = exercise, defined_name(solution, exercise)
+        reference = _define(solution, self.name, namespace)
+        tests = dict(namespace)
+
+        def run_tests(stand_in):
+            tests[self.name] = stand_in
+            _reseed()
+            try:
+                exec(compile(test, f"<test {exercise}>", "exec"), tests)
+            except _OutOfTime:
+                raise
+            except Exception:  # the probes recorded before a failure still count
+                pass
+
+        probes = [p for p in record(reference, run_tests) if p is not None]
+        expected = [replay(reference, p) for p in probes]
+        again = [replay(reference, p) for p in probes]  # a probe whose result varies says nothing
+        keep = [i for i in range(len(probes)) if same(expected[i], again[i])]
+        self.probes, self.expected = [probes[i] for i in keep], [expected[i] for i in keep]
+        self.wrong: dict[str, list] = {}
+        for key, source in wrong.items():
+            try:
+                candidate = _define(source, self.name, namespace)
+            except _OutOfTime:
+                raise
+            except Exception:
+                continue
+            forms = [replay(candidate, p) for p in self.probes]
+            if any(not same(f, e) for f, e in zip(forms, self.expected)):  # else it says nothing here
+                self.wrong[key] = forms
+
+    def of(self, answer) -> dict:
+        """{"matches": keys of the wrong answers ``answer`` behaves like, "probes": n, "why": ...}."""
+        report = {"exercise": self.exercise, "matches": [], "probes": len(self.probes), "why": ""}
+        if not self.probes:
+            report["why"] = "no probe"
+            return report
+        answered = [replay(answer, p) for p in self.probes]
+        wrong_at = [not same(a, e) for a, e in zip(answered, self.expected)]
+        if not any(wrong_at):
+            report["why"] = "agrees with the solution on every probe"
+            return report
+        for key, forms in self.wrong.items():
+            if all(same(a, f) and (same(f, e) or off) for a, f, e, off in zip(answered, forms, self.expected, wrong_at)):
+                report["matches"].append(key)
+        if not report["matches"]:
+            report["why"] = "agrees with no known wrong answer"
+        return report
+
+
+def diagnose(namespace: dict, exercise: str, solution: str, test: str, wrong: dict[str, str],
+             seconds: float = 20.0, answer=None) -> dict:
+    """Which of the ``wrong`` answers (key -> answer cell source) the notebook's answer to
+    ``exercise`` (``answer``, default: what the notebook binds to the exercise's name in
+    ``namespace``) behaves like: {"matches": [keys], "probes": how many were compared, "why":
+    why there is no match}. Never raises; output, warnings and the RNG states are left as they
+    were; after ``seconds`` it gives up and names nothing."""
+    name = defined_name(solution, exercise)
+    if answer is None:
+        answer = namespace.get(name)
+    if answer is None:
+        return {"exercise": exercise, "matches": [], "probes": 0, "why": f"the notebook defines no {name}"}
+    try:
+        with _Quiet(seconds):
+            return Diagnoser(namespace, exercise, solution, test, wrong).of(answer)
+    except _OutOfTime:
+        why = f"out of time ({seconds:g} s)"
+    except Exception as error:  # the grader's diagnosis never fails a grading: it says nothing
+        why = f"{type(error).__name__}: {str(error)[:200]}"
+    return {"exercise": exercise, "matches": [], "probes": 0, "why": why}
+
+
+def run(namespace: dict, payload: str) -> None:
+    """In the grading kernel: diagnose each exercise of ``payload`` (JSON: a list of {exercise,
+    solution, test, wrong, seconds}) and print one line per exercise, after PREFIX."""
+    for job in json.loads(payload):
+        result = diagnose(namespace, job["exercise"], job["solution"], job["test"], job["wrong"], job["seconds"])
+        print(PREFIX + json.dumps(result), flush=True)
