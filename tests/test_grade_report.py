@@ -62,8 +62,47 @@ def test_check_notebook_explains_what_is_wrong(tmp_path):
 
 def test_plots_are_written(tmp_path):
     paths = report().plot(tmp_path / "plots")
-    assert [p.name for p in paths] == ["totals.png", "exercises.png"]
+    assert [p.name for p in paths] == ["totals.png", "exercises.png", "misconceptions.png"]  # ann failed test_b
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000 for p in paths)
+    everyone_passed = Report("01_x", {"test_a": 1.0}, [StudentResult("ann", "graded", {"test_a": 1.0})])
+    assert [p.name for p in everyone_passed.plot(tmp_path / "all")] == ["totals.png", "exercises.png"]
+
+
+def misconceptions_report():
+    return Report("01_x", {"test_a": 1.0, "test_b": 2.0}, [
+        StudentResult("ann", "graded", {"test_a": 0.0, "test_b": 0.0},
+                      misconceptions={"a": ["a__off_by_one"], "b": ["b__wrong_axis", "b__no_scale"]}),
+        StudentResult("ben", "graded", {"test_a": 0.0, "test_b": 2.0}, misconceptions={"a": ["a__off_by_one"]}),
+        StudentResult("cat", "graded", {"test_a": 0.0, "test_b": 2.0}),
+        StudentResult("dan", "graded", {"test_a": 1.0, "test_b": 0.0}, misconceptions={"b": ["b__wrong_axis"]}),
+        StudentResult("eve", "not a readable notebook", misconceptions={"a": ["a__off_by_one"]}),
+    ])
+
+
+def test_the_report_counts_the_misconceptions_of_failing_students():
+    """Per failed exercise: the known wrong answers the failing answers behave like (an answer that
+    behaves like two counts for both) and how many behave like none; students not graded and
+    exercises nobody failed are left out."""
+    from dlcourse.grading.report import NONE
+
+    counts = misconceptions_report().misconception_counts()
+    assert counts == {"test_a": {"a__off_by_one": 2, NONE: 1}, "test_b": {"b__wrong_axis": 2, "b__no_scale": 1}}
+    table = misconceptions_report().misconception_table()
+    rows = [line.split() for line in table.splitlines()[3:]]
+    assert rows[0] == ["a", "3", "off_by_one", "2"] and rows[1][-1] == "1" and NONE in table
+    assert rows[2] == ["b", "2", "wrong_axis", "2"] and rows[3] == ["no_scale", "1"]
+    assert max(len(line) for line in table.splitlines()) <= 80
+    assert report().misconception_table().count("\n") == 3, "ann failed test_b and behaves like no known wrong answer"
+    everyone_passed = Report("01_x", {"test_a": 1.0}, [StudentResult("ann", "graded", {"test_a": 1.0})])
+    assert everyone_passed.misconception_table() == ""
+
+
+def test_the_csv_names_each_students_misconceptions(tmp_path):
+    path = tmp_path / "grades.csv"
+    misconceptions_report().write_csv(path)
+    rows = {row["student"]: row for row in csv.DictReader(path.open())}
+    assert rows["ann"]["misconceptions"] == "a: a__off_by_one | b: b__wrong_axis, b__no_scale"
+    assert rows["cat"]["misconceptions"] == ""
 
 
 def test_plots_count_whole_students_and_show_the_written_answers(tmp_path):
@@ -88,7 +127,7 @@ def test_plots_count_whole_students_and_show_the_written_answers(tmp_path):
         written.plot(tmp_path)
     finally:
         plt.Figure.savefig = original
-    totals, exercises = (figure.axes[0] for figure in captured)
+    totals, exercises = (figure.axes[0] for figure in captured[:2])  # misconceptions.png after them: ben failed
     ticks = [t for t in totals.get_yticks() if 0 <= t <= totals.get_ylim()[1]]
     assert ticks and all(float(t).is_integer() for t in ticks), f"students are counted whole: {ticks}"
     labels = [label.get_text() for label in exercises.get_xticklabels()]

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module", params=chapters())
 def report(request):
-    return isolated_report(request.param)
+    return isolated_report(request.param, diagnosis=True)
 
 
 def test_no_unexplained_survivor(report):
@@ -60,6 +60,26 @@ def test_public_tests_show_at_least_half_the_misconceptions(report):
     to the hidden tests."""
     hand = [o for o in report.all() if o.mutant.hand_written]
     assert sum(o.by_public for o in hand) >= len(hand) / 2, report.table()
+
+
+def test_every_hand_written_mutant_is_diagnosed_as_itself(report):
+    """The grader's diagnosis (dlcourse.grading.diagnosis) names each hand-written mutant, planted
+    alone, as itself; where two behave the same on every probe it names both (listed by `course
+    misconceptions`)."""
+    figures = report.diagnosis
+    errors = [f"{e.exercise}: {e.error}" for e in figures.exercises if e.error]
+    wrong = [line for e in figures.exercises for line in e.misdiagnosed()]
+    assert not errors and not wrong, "\n".join(errors + wrong)
+
+
+def test_no_correct_answer_is_diagnosed(report):
+    """The solution, every generated mutant listed as equivalent and every hand-written correct
+    alternative (mutants/<chapter>/correct/, which must pass the tests) get no diagnosis, even when
+    diagnosed as if they had failed."""
+    figures = report.diagnosis
+    alarms = [line for e in figures.exercises for line in e.false_alarms() + e.failing]
+    assert not alarms, "\n".join(alarms)
+    assert all("the solution" in e.correct for e in figures.exercises)
 
 
 def test_enough_mutants_per_exercise(report):

@@ -27,12 +27,13 @@ import time
 from dataclasses import dataclass, field
 
 from dlcourse.authoring.mutation import ChapterSession, equivalents
-from dlcourse.authoring.mutants import mutants_of
+from dlcourse.authoring.mutants import Mutant, mutants_of
 from dlcourse.grading.diagnosis import Diagnoser, _define, _OutOfTime, _Quiet
 from dlcourse.grading.known_wrong import correct_answers, problems, wrong_answers
 from dlcourse.notebooks import chapters
 
-SECONDS = 60  # time limit for one exercise's probes here (the grader's is known_wrong.SECONDS)
+SECONDS = 60  # time limit for recording one exercise's probes here (the grader's is known_wrong.SECONDS)
+ANSWER_SECONDS = 10  # for one answer (a generated mutant may loop forever)
 
 
 @dataclass
@@ -44,10 +45,18 @@ class ExerciseFigures:
     correct: dict[str, list[str]] = field(default_factory=dict)  # correct answer -> diagnosis (must be [])
     seconds: float = 0.0
     error: str = ""
+    failing: list[str] = field(default_factory=list)  # correct alternatives that fail the exercise's tests
 
     def misdiagnosed(self) -> list[str]:
+        """Hand-written mutants not diagnosed as themselves."""
         return [f"{self.exercise} | {stem} diagnosed as {found or 'nothing'}" for stem, found in self.hand.items()
-                if found != [stem]]
+                if stem not in found]
+
+    def indistinguishable(self) -> list[str]:
+        """Hand-written mutants diagnosed as themselves and others: the probes cannot tell them
+        apart (they behave the same on every call the tests make), and the feedback names all."""
+        return [f"{self.exercise} | {stem} behaves like {', '.join(f for f in found if f != stem)} on every probe"
+                for stem, found in self.hand.items() if stem in found and len(found) > 1]
 
     def false_alarms(self) -> list[str]:
         return [f"{self.exercise} | correct answer {key} diagnosed as {found}" for key, found in self.correct.items()
@@ -64,7 +73,7 @@ class ChapterFigures:
         rows = [f"{self.chapter}: diagnosis measured in {self.seconds:.0f} s",
                 f"  {'exercise':<28}{'probes':>7}{'hand-written as itself':>24}{'killed diagnosed':>18}{'correct: none':>15}"]
         for e in self.exercises:
-            itself = sum(found == [stem] for stem, found in e.hand.items())
+            itself = sum(stem in found for stem, found in e.hand.items())
             diagnosed = sum(bool(found) for found in e.killed.values())
             clean = sum(not found for found in e.correct.values())
             rows.append(f"  {e.exercise:<28}{e.probes:>7}{f'{itself}/{len(e.hand)}':>24}"
@@ -73,66 +82,76 @@ class ChapterFigures:
         hand = [f for e in self.exercises for f in e.hand.items()]
         killed = [f for e in self.exercises for f in e.killed.values()]
         correct = [f for e in self.exercises for f in e.correct.values()]
-        rows.append(f"  hand-written diagnosed as themselves: {sum(found == [stem] for stem, found in hand)}/{len(hand)}; "
+        rows.append(f"  hand-written diagnosed as themselves: {sum(stem in found for stem, found in hand)}/{len(hand)} "
+                    f"(alone: {sum(found == [stem] for stem, found in hand)}); "
                     f"killed generated mutants diagnosed: {sum(map(bool, killed))}/{len(killed)} "
                     f"({sum(map(bool, killed)) / max(1, len(killed)):.0%}); correct answers with no diagnosis: "
                     f"{sum(not f for f in correct)}/{len(correct)}")
         return "\n".join(rows)
 
 
-def measure(chapter: str, only: list[str] | None = None) -> ChapterFigures:
-    """The diagnosis figures of ``chapter`` (see the module docstring)."""
+def measure(chapter: str, only: list[str] | None = None, generated: bool = True,
+            session: ChapterSession | None = None) -> ChapterFigures:
+    """The diagnosis figures of ``chapter`` (see the module docstring); without ``generated``, the
+    killed generated mutants are left out (the correct alternatives among them are kept).
+    ``session``: the chapter already run (dlcourse.authoring.mutation's), else it is run here."""
     started = time.perf_counter()
-    session = ChapterSession(chapter)
-    session.start()
+    if session is None:
+        session = ChapterSession(chapter)
+        session.start()
     listed = equivalents()
     figures = []
     for exercise, (solution, test) in session.cells.items():
         if only and exercise not in only:
             continue
         result = ExerciseFigures(exercise)
-        figures.append(result)
         begin = time.perf_counter()
         wrong = wrong_answers(chapter, exercise)
         try:
             with _Quiet(SECONDS):
                 diagnoser = Diagnoser(session.namespace, exercise, solution, test, wrong)
-                result.probes = len(diagnoser.probes)
+        except (_OutOfTime, Exception) as error:
+            result.error = f"recording the probes: {type(error).__name__}: {str(error)[:200]}"
+            figures.append(result)
+            continue
+        result.probes = len(diagnoser.probes)
 
-                def diagnosed(source: str) -> list[str]:
+        def diagnosed(source: str) -> list[str]:
+            """What ``source`` is diagnosed as; an answer that cannot be defined or runs out of time
+            is diagnosed as nothing (the grader gives up the same way)."""
+            try:
+                with _Quiet(ANSWER_SECONDS):
                     return diagnoser.of(_define(source, diagnoser.name, session.namespace))["matches"]
+            except (_OutOfTime, Exception):
+                return []
 
-                for stem, source in wrong.items():
-                    result.hand[stem] = diagnosed(source)
-                result.correct["the solution"] = diagnosed(solution)
-                for key, source in correct_answers(chapter, exercise).items():
-                    result.correct[key] = diagnosed(source)
-                for mutant in mutants_of(exercise, solution):
-                    try:
-                        found = diagnosed(mutant.source)
-                    except _OutOfTime:
-                        raise
-                    except Exception as error:  # e.g. a mutant that no longer defines the name
-                        found = [f"(not defined: {type(error).__name__})"]
-                    if mutant.key in listed.get(exercise, {}):
-                        result.correct[mutant.key] = found
-                    else:
-                        result.killed[mutant.key] = found
-        except _OutOfTime:
-            result.error = f"out of time ({SECONDS} s)"
-        except Exception as error:
-            result.error = f"{type(error).__name__}: {str(error)[:200]}"
+        for stem, source in wrong.items():
+            result.hand[stem] = diagnosed(source)
+        result.correct["the solution"] = diagnosed(solution)
+        for key, source in correct_answers(chapter, exercise).items():
+            result.correct[key] = diagnosed(source)
+            outcome = session.trial(Mutant(exercise, key, source))  # a correct alternative passes the tests
+            if outcome.killed:
+                result.failing.append(f"{exercise} | correct alternative {key} fails its tests: {outcome.failure}")
+        if generated:
+            for mutant in mutants_of(exercise, solution):
+                found = diagnosed(mutant.source)
+                if mutant.key in listed.get(exercise, {}):
+                    result.correct[mutant.key] = found
+                else:
+                    result.killed[mutant.key] = found
         result.seconds = time.perf_counter() - begin
+        figures.append(result)
     return ChapterFigures(chapter, figures, time.perf_counter() - started)
 
 
-def isolated_measure(chapter: str, only: list[str] | None = None) -> ChapterFigures:
+def isolated_measure(chapter: str, only: list[str] | None = None, generated: bool = True) -> ChapterFigures:
     """:func:`measure` in a fresh Python (a chapter changes global state the next must not inherit)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(measure, chapter, only).result()
+        return pool.submit(measure, chapter, only, generated).result()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,9 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         figures = isolated_measure(chapter, args.exercise)
         print(figures.table())
         for e in figures.exercises:
-            for line in e.misdiagnosed() + e.false_alarms():
+            for line in e.misdiagnosed() + e.false_alarms() + e.failing:
                 print(f"    {line}")
                 failed = True
+            for line in e.indistinguishable():
+                print(f"    {line}")
             failed |= bool(e.error)
             if args.show in ("killed", "all"):
                 for key, found in e.killed.items():

@@ -260,6 +260,7 @@ class ChapterReport:
     exercises: list[ExerciseReport]
     seconds: float
     blank_passing: list[str] = field(default_factory=list)  # exercises a blank answer passes (public tests)
+    diagnosis: object = None  # dlcourse.authoring.misconceptions.ChapterFigures, when asked for
 
     def all(self) -> list[Outcome]:
         return [o for e in self.exercises for o in e.outcomes]
@@ -312,7 +313,10 @@ def _share(outcomes: list[Outcome]) -> str:
     return f"{sum(o.by_public for o in outcomes) / max(1, len(outcomes)):.0%}"
 
 
-def mutation_report(chapter: str, exercises: list[str] | None = None) -> ChapterReport:
+def mutation_report(chapter: str, exercises: list[str] | None = None, diagnosis: bool = False) -> ChapterReport:
+    """Every mutant of ``chapter``'s exercises tried; with ``diagnosis``, also the misconception
+    diagnosis of its hand-written mutants and correct alternatives in the same session
+    (dlcourse.authoring.misconceptions.measure without the generated mutants), in ``.diagnosis``."""
     started = time.perf_counter()
     session = ChapterSession(chapter)
     session.start()
@@ -326,17 +330,23 @@ def mutation_report(chapter: str, exercises: list[str] | None = None) -> Chapter
         for mutant in mutants_of(exercise, solution) + hand_written(chapter, [exercise]):
             report.outcomes.append(session.trial(mutant))
         reports.append(report)
-    return ChapterReport(chapter, reports, time.perf_counter() - started, blank)
+    seconds = time.perf_counter() - started
+    figures = None
+    if diagnosis:
+        from dlcourse.authoring.misconceptions import measure
+
+        figures = measure(chapter, exercises, generated=False, session=session)
+    return ChapterReport(chapter, reports, seconds, blank, figures)
 
 
-def isolated_report(chapter: str, exercises: list[str] | None = None) -> ChapterReport:
+def isolated_report(chapter: str, exercises: list[str] | None = None, diagnosis: bool = False) -> ChapterReport:
     """:func:`mutation_report` in a fresh Python: a chapter changes global state (torch's default
     dtype, seeds, imported modules) that the next chapter must not inherit."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(mutation_report, chapter, exercises).result()
+        return pool.submit(mutation_report, chapter, exercises, diagnosis).result()
 
 
 def main(argv: list[str] | None = None) -> int:

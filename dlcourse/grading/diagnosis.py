@@ -32,6 +32,7 @@ import copy
 import json
 import math
 import random
+import re
 import signal
 import warnings
 from contextlib import redirect_stderr, redirect_stdout
@@ -42,6 +43,12 @@ RTOL, ATOL = 1e-4, 1e-6  # float32 answers that sum in another order agree withi
 MAX_ITEMS = 20_000  # elements of a list or tuple compared (longer: only the first ones)
 MAX_DEPTH = 8
 METHODS = ("__init__", "__call__", "__len__", "__getitem__")  # dunder methods of a class that are probed
+MAX_PROBES = 100  # a test that calls the function in a loop of thousands: the first and evenly spaced others
+
+
+class _Iterator(list):
+    """A probe's argument that was an iterator (e.g. ``model.parameters()``): recorded as its items,
+    replayed as a new iterator over a copy of them."""
 
 
 class _OutOfTime(BaseException):  # BaseException: an answer's `except Exception` does not swallow it
@@ -121,14 +128,17 @@ def form(value, depth: int = 0):
 
     if depth > MAX_DEPTH:
         return ("opaque", "deep")
-    if isinstance(value, BaseException):
-        return ("raised", type(value).__name__)
+    if isinstance(value, BaseException):  # its type and the first line of its message, without addresses
+        message = re.sub(r"0x[0-9a-fA-F]+", "0x?", str(value).strip().split("\n")[0])[:200]
+        return ("raised", type(value).__name__, message)
     if isinstance(value, torch.Tensor):
         head = ("tensor", tuple(value.shape), str(value.dtype), value.device.type, bool(value.requires_grad))
         if value.device.type == "meta" or value.is_sparse:
             return head + (None, None)
         grad = value.grad if value.is_leaf and value.requires_grad else None  # gradients left behind count
         return head + (value.detach().to("cpu", copy=True), None if grad is None else form(grad, depth + 1))
+    if isinstance(value, torch.Generator):  # a seeded generator: its state says which draws follow
+        return ("generator", value.device.type, form(value.get_state(), depth + 1))
     if isinstance(value, torch.nn.Module):
         parameters = tuple(form(p, depth + 1) for p in value.parameters())
         buffers = tuple(form(b, depth + 1) for b in value.buffers())
@@ -172,6 +182,25 @@ def _response(module):
             return twin(x)
     except Exception:
         return None
+
+
+def _key(value):
+    """A hashable copy of a form (tensors and arrays as their bytes), to find repeated probes."""
+    import numpy as np
+    import torch
+
+    if isinstance(value, tuple):
+        return tuple(_key(item) for item in value)
+    if isinstance(value, torch.Tensor):
+        return ("bytes", tuple(value.shape), str(value.dtype), value.numpy().tobytes() if value.dtype != torch.bfloat16
+                else value.float().numpy().tobytes())
+    if isinstance(value, np.ndarray):
+        return ("bytes", value.shape, value.dtype.str, value.tobytes() if value.dtype != object else repr(value))
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return repr(value)
 
 
 def _close_values(a, b) -> bool:
@@ -274,8 +303,9 @@ def record(obj, run_tests) -> list:
     @functools.wraps(obj)
     def stand_in(*args, **kwargs):
         if depth[0] == 0:
+            args, kwargs, recorded = _materialised(args, kwargs)
             try:
-                probes.append(("call", _clone((args, kwargs))))
+                probes.append(("call", _clone(recorded)))
             except Exception:
                 probes.append(None)
         depth[0] += 1
@@ -336,13 +366,40 @@ def _leaves_and_nodes(value, depth: int = 0):
             yield from _leaves_and_nodes(item, depth + 1)
 
 
+def _is_iterator(value) -> bool:
+    import types
+
+    return isinstance(value, (types.GeneratorType, map, filter, zip)) or (
+        hasattr(value, "__next__") and hasattr(value, "__iter__") and not hasattr(value, "__len__"))
+
+
+def _materialised(args, kwargs):
+    """(args, kwargs) with each iterator argument read into a list and given on as a new iterator,
+    and what is recorded: the same with the list marked as an _Iterator."""
+    if not any(_is_iterator(v) for v in (*args, *kwargs.values())):
+        return args, kwargs, (args, kwargs)
+    read = {key: _Iterator(value) for key, value in (*enumerate(args), *kwargs.items()) if _is_iterator(value)}
+    args = tuple(read.get(i, value) for i, value in enumerate(args))
+    kwargs = {key: read.get(key, value) for key, value in kwargs.items()}
+    given = (tuple(iter(a) if isinstance(a, _Iterator) else a for a in args),
+             {k: iter(v) if isinstance(v, _Iterator) else v for k, v in kwargs.items()})
+    return given[0], given[1], (args, kwargs)
+
+
+def _given(args, kwargs):
+    """A replayed probe's arguments as the function receives them: _Iterator lists as iterators."""
+    return (tuple(iter(a) if isinstance(a, _Iterator) else a for a in args),
+            {k: iter(v) if isinstance(v, _Iterator) else v for k, v in kwargs.items()})
+
+
 def replay(obj, probe) -> tuple:
     """The form of what ``obj`` does on one probe."""
     if probe[0] == "call":
         args, kwargs = _clone(probe[1])
         _reseed()
         try:
-            result = obj(*args, **kwargs)
+            given_args, given_kwargs = _given(args, kwargs)
+            result = obj(*given_args, **given_kwargs)
         except _OutOfTime:
             raise
         except Exception as error:
@@ -371,8 +428,8 @@ def replay(obj, probe) -> tuple:
         forms.append((name, form(result), form(call_args), gradients(result, (call_args, call_kwargs))))
     import torch
 
-    if isinstance(instance, torch.nn.Module):  # what the tests check besides outputs: shapes, what trains
-        forms.append(("parameters", tuple((tuple(p.shape), bool(p.requires_grad)) for p in instance.parameters())))
+    if isinstance(instance, torch.nn.Module):  # what the tests check besides outputs: weights, what trains
+        forms.append(("module", form(instance)))
     return tuple(forms)
 
 
@@ -442,7 +499,15 @@ class Diagnoser:
             except Exception:  # the probes recorded before a failure still count
                 pass
 
-        probes = [p for p in record(reference, run_tests) if p is not None]
+        probes, seen = [], set()
+        for probe in record(reference, run_tests):  # a repeated call (a sampling loop) says nothing new
+            key = _key(form(probe)) if probe is not None else None
+            if key is not None and key not in seen:
+                seen.add(key)
+                probes.append(probe)
+        if len(probes) > MAX_PROBES:
+            step = len(probes) / MAX_PROBES
+            probes = [probes[int(i * step)] for i in range(MAX_PROBES)]
         expected = [replay(reference, p) for p in probes]
         again = [replay(reference, p) for p in probes]  # a probe whose result varies says nothing
         keep = [i for i in range(len(probes)) if same(expected[i], again[i])]
