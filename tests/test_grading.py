@@ -7,7 +7,8 @@ against its public tests, and tests/test_hostile.py grades every kind of blank n
 01 through the real grader), one wrong answer for every exercise at once (the first hand-written mutant of each under
 mutants/<chapter>/: every exercise loses its points and no other; the submission also lost a test
 cell, which the grader restores and grades), and a broken file (reported, skipped, the run goes
-on). That *each* hand-written mutant costs its own exercise's points and no other's is checked
+on). Each planted wrong answer must also be diagnosed as itself in the grading kernel, and named
+in its feedback. That *each* hand-written mutant costs its own exercise's points and no other's is checked
 by tests/test_mutation.py, against every other exercise's tests; here the grader must agree with
 it for one wrong answer per exercise. Each extra submission is one more notebook run per chapter
 (15-20 s in smoke mode), so the other mutants are left to tests/test_mutation.py, which runs them
@@ -23,6 +24,7 @@ import pytest
 from dlcourse.authoring.mutation import HAND_WRITTEN
 from dlcourse.grading.grade import find_submissions, grade_submissions
 from dlcourse.grading.gradebook import report_from_gradebook
+from dlcourse.grading.known_wrong import descriptions
 from dlcourse.notebooks import chapters, release_path, solution_cells, solution_path
 
 MUTANTS = HAND_WRITTEN
@@ -110,6 +112,25 @@ def test_a_wrong_answer_to_every_exercise_loses_exactly_its_points(graded):
     wrong = {name: (scores.get(name), points) for name, points in expected.items() if scores.get(name) != points}
     assert result.status == "graded" and not wrong, (
         f"mutants ({', '.join(chosen.values())}): {result.status}; (scored, expected) per test cell that differs: {wrong}")
+
+
+def test_each_wrong_answer_is_diagnosed_in_the_grading_kernel(graded):
+    """Through the real grader, in the jail: each planted wrong answer is diagnosed as its own
+    misconception (dlcourse.grading.diagnosis, run in the grading kernel after the last cell), its
+    feedback shows that misconception's hint, the class report counts it, and the solution gets
+    no diagnosis."""
+    chapter, report, results, _ = graded
+    chosen = pack(chapter)
+    found = results["mutants"].misconceptions
+    missing = {exercise: (name, found.get(exercise)) for exercise, name in chosen.items()
+               if name not in found.get(exercise, [])}
+    assert not missing, f"(planted, diagnosed as) per exercise: {missing}"
+    assert not any(results["solution"].misconceptions.values()), results["solution"].misconceptions
+    page = html.unescape(results["mutants"].feedback.read_text())
+    hints = [descriptions(chapter)[name]["hint"] for name in chosen.values()]
+    assert all(hint in page for hint in hints), [hint for hint in hints if hint not in page]
+    counts = report.misconception_counts()
+    assert all(counts[f"test_{exercise}"].get(name) == 1 for exercise, name in chosen.items()), counts
 
 
 def test_deleted_test_cell_is_restored_and_graded(graded):

@@ -84,23 +84,35 @@ def test_validate_fails_only_where_the_autograder_takes_points(mutant, tmp_path)
 
 
 @pytest.mark.parametrize("chapter", chapters())
-def test_validate_runs_the_smoke_lessons_and_names_the_blank_exercise(chapter, tmp_path, monkeypatch, capsys):
+def test_validate_runs_the_smoke_lessons_names_the_failures_and_hints_at_a_known_wrong_answer(chapter, tmp_path,
+                                                                                          monkeypatch, capsys):
     """Validate pressed as JupyterLab does (dlcourse.authoring.validate.press_validate: nbgrader's server
-    extension code path), on a notebook whose SMOKE is left False and one exercise is blank: the
-    lessons run their smoke sizes (the blank answer's error reports SMOKE = True), and the only
-    failure is that exercise's test cell: the answer says first how many tests fail and which
-    (utils.lab), then names the cell by its id with the reason on its first line. The time is printed; `make bench` reports it."""
-    from dlcourse.authoring.validate import validate_with_one_blank
+    extension code path), on a notebook whose SMOKE is left False, one exercise blank and another
+    answered with a known wrong answer: the lessons run their smoke sizes (the blank answer's
+    error reports SMOKE = True), and the only failures are those two test cells: the answer says
+    first how many tests fail and which (utils.lab), then names each cell by its id with the reason
+    on its first line; the wrong answer's cell then shows its misconception and hint (from the
+    fingerprints in utils/misconception_data), the blank one none. The time is printed; `make bench`
+    reports it."""
+    from dlcourse.authoring.validate import hinted_wrong_answer, validate_with_one_blank
+    from dlcourse.grading.known_wrong import descriptions
 
     monkeypatch.delenv("DLCOURSE_SMOKE", raising=False)
-    answer, seconds = validate_with_one_blank(chapter, tmp_path)
+    exercise, mutant, source = hinted_wrong_answer(chapter)
+    answer, seconds = validate_with_one_blank(chapter, tmp_path, wrong=(exercise, source))
     assert answer["success"], answer["value"]
     failed = answer["value"].get("failed", [])
-    first = next(iter(solution_cells(nbformat.read(solution_path(chapter), as_version=4))))
+    order = list(solution_cells(nbformat.read(solution_path(chapter), as_version=4)))
+    first = order[0]
+    expected = sorted([f"test_{first}", f"test_{exercise}"], key=lambda t: order.index(t.removeprefix("test_")))
     summary, *cells = failed
-    assert summary["source"].startswith("1 of ") and f"tests fails: test_{first}." in summary["source"], summary
-    assert [f["source"].split(":")[0] for f in cells] == [f"test_{first}"], answer["value"]
-    assert "left blank (SMOKE = True)" in cells[0]["source"], cells[0]["source"]  # the reason comes first
-    assert "left blank (SMOKE = True)" in plain(cells[0]["error"]), plain(cells[0]["error"])[-300:]
+    assert summary["source"].startswith("2 of ") and f"tests fail: {', '.join(expected)}." in summary["source"], summary
+    assert [f["source"].split(":")[0] for f in cells] == expected, answer["value"]
+    blank, wrong = (cells[0], cells[1]) if expected[0] == f"test_{first}" else (cells[1], cells[0])
+    assert "left blank (SMOKE = True)" in blank["source"], blank["source"]  # the reason comes first
+    assert "left blank (SMOKE = True)" in plain(blank["error"]), plain(blank["error"])[-300:]
+    hint = descriptions(chapter)[mutant]["hint"]
+    assert "Hint:" not in blank["source"] and hint in wrong["source"] and hint in plain(wrong["error"]), (
+        f"Validate should hint at {mutant}: {wrong['source'][:500]}")
     with capsys.disabled():
-        print(f"\n  Validate on {chapter} with one exercise blank: {seconds:.1f} s")
+        print(f"\n  Validate on {chapter} with one exercise blank and one known wrong answer: {seconds:.1f} s")

@@ -6,11 +6,17 @@ whole test cell's source first and the line that says why far below it. With thi
 answer the button receives starts with one summary, how many of the notebook's tests fail and
 which, and each failing cell is then named by its test's id with the reason on the first line;
 the traceback follows. Only the presentation changes: which cells pass or fail is nbgrader's.
+
+It also gives Validate hints (:func:`install`): after nbgrader's Validator has run the notebook,
+the same kernel computes, for each failed test cell, the fingerprint of the answer on its public
+tests (utils.misconceptions); where it is that of a known wrong answer, the failing cell's entry
+starts with that wrong answer's misconception and hint, and the summary line says it too.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -49,7 +55,8 @@ def summarize(answer: dict, notebook: Path) -> dict:
         name = (cell.metadata.get("nbgrader", {}).get("grade_id") if cell is not None else None) or "a cell"
         names.append(name)
         reason = _reason(entry.get("raw_error", ""))
-        entries.append({**entry, "source": f"{name}: {reason}"})
+        hint = f"\n{entry['hint']}" if entry.get("hint") else ""
+        entries.append({**entry, "source": f"{name}: {reason}{hint}"})
     count = f"{len(failed)} of {len(tests)} tests" if tests else f"{len(failed)} test" + "s" * (len(failed) > 1)
     headline = (f"{count} {'fails' if len(failed) == 1 else 'fail'}: {', '.join(names)}. "
                 f"Below, each one with the reason on its first line, then its traceback. "
@@ -58,9 +65,87 @@ def summarize(answer: dict, notebook: Path) -> dict:
     return {**answer, "value": {**answer["value"], "failed": [summary, *entries]}}
 
 
+HINT_CODE = "__import__('utils.misconceptions', fromlist=['hints']).hints(get_ipython().user_ns, {chapter!r}, {failed!r})"
+
+
+def _hinting_validator():
+    """nbgrader's Validator whose Execute, after the notebook's last cell, asks the kernel for the
+    hints of the failed test cells (utils.misconceptions.hints) and whose answer carries them."""
+    import html
+
+    from nbformat.notebooknode import from_dict
+    from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, Execute
+    from nbgrader.validator import Validator
+    from traitlets import List
+
+    from utils.misconceptions import PREFIX
+
+    class HintingExecute(Execute):
+        def preprocess(self, nb, resources=None, km=None):
+            self._last = max((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), default=-1)
+            return super().preprocess(nb, resources, km)
+
+        def preprocess_cell(self, cell, resources, index):
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            if index == self._last:
+                try:
+                    self._hints(index)
+                except Exception:  # a hint is a help: Validate answers as nbgrader's would
+                    pass
+            return cell, resources
+
+        def _hints(self, index):
+            failed = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in self.nb.cells
+                      if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+                      and not c.metadata.get("nbgrader", {}).get("solution")
+                      and any(o.get("output_type") == "error" and o.get("ename") != "NotImplementedError"
+                              for o in c.get("outputs", []))}
+            chapter = getattr(self.parent, "chapter", "")
+            if not failed or not chapter:
+                return
+            probe = from_dict({"cell_type": "code", "source": HINT_CODE.format(chapter=chapter, failed=failed),
+                               "metadata": {}, "outputs": [], "execution_count": None})
+            student_cell = self.nb.cells[index]
+            try:
+                self.execute_cell(probe, index, store_history=False)
+            finally:
+                self.nb.cells[index] = student_cell
+            text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
+            for line in text.splitlines():
+                if line.startswith(PREFIX):
+                    found = json.loads(line[len(PREFIX):])
+                    if found.get("test_id") in failed:
+                        self.parent.hints[failed[found["test_id"]].strip()] = str(found.get("note", ""))
+
+    class HintingValidator(Validator):
+        preprocessors = List([CheckCellMetadata, ClearOutput, HintingExecute])
+
+        def validate(self, filename):
+            self.chapter, self.hints = Path(filename).stem, {}
+            results = super().validate(filename)
+            for entry in results.get("failed", []) if isinstance(results, dict) else []:
+                hint = self.hints.get(entry.get("source", "").strip())
+                if hint:
+                    entry["hint"] = hint
+                    entry["error"] = f"<b>{html.escape(hint)}</b>\n\n" + entry.get("error", "")
+            return results
+
+    return HintingValidator
+
+
+def install() -> None:
+    """Validate with hints: nbgrader's Validate handler uses the hinting Validator (idempotent)."""
+    from nbgrader.server_extensions.validate_assignment import handlers
+
+    if not getattr(handlers.Validator, "hinting", False):
+        handlers.Validator = _hinting_validator()
+        handlers.Validator.hinting = True
+
+
 def _load_jupyter_server_extension(serverapp) -> None:
     from nbgrader.server_extensions.validate_assignment import handlers
 
+    install()
     original = handlers.ValidateAssignmentHandler.validate_notebook
     if getattr(original, "summarized", False):
         return

@@ -22,15 +22,18 @@ would write; ``mutants/<chapter>/misconceptions.toml`` gives each one, under ``[
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dlcourse.authoring.mutation import ChapterSession, equivalents
 from dlcourse.authoring.mutants import Mutant, mutants_of
 from dlcourse.grading.diagnosis import Diagnoser, _define, _OutOfTime, _Quiet
 from dlcourse.grading.known_wrong import correct_answers, problems, wrong_answers
 from dlcourse.notebooks import chapters
+from utils.misconceptions import DATA
 
 SECONDS = 60  # time limit for recording one exercise's probes here (the grader's is known_wrong.SECONDS)
 ANSWER_SECONDS = 10  # for one answer (a generated mutant may loop forever)
@@ -68,6 +71,29 @@ class ChapterFigures:
     chapter: str
     exercises: list[ExerciseFigures]
     seconds: float
+    hints: dict | None = None  # Validate's fingerprints (fingerprints()), when every exercise was measured
+
+    def stale_hints(self) -> list[str]:
+        """Differences between the fingerprints computed now and those shipped in utils/misconception_data."""
+        if self.hints is None:
+            return []
+        path = DATA / f"{self.chapter}.json"
+        try:
+            shipped = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return [f"{path} is missing or unreadable: run `course misconceptions {self.chapter} --write`"]
+        if shipped == self.hints:
+            return []
+        differ = sorted(t for t in set(shipped.get("exercises", {})) | set(self.hints["exercises"])
+                        if shipped.get("exercises", {}).get(t) != self.hints["exercises"].get(t))
+        return [f"{path.name}: Validate's hints for {', '.join(differ) or 'the chapter'} are stale: run "
+                f"`course misconceptions {self.chapter} --write` and commit the file"]
+
+    def write_hints(self) -> Path:
+        DATA.mkdir(parents=True, exist_ok=True)
+        path = DATA / f"{self.chapter}.json"
+        path.write_text(json.dumps(self.hints, indent=1, sort_keys=True) + "\n")
+        return path
 
     def table(self) -> str:
         rows = [f"{self.chapter}: diagnosis measured in {self.seconds:.0f} s",
@@ -142,7 +168,37 @@ def measure(chapter: str, only: list[str] | None = None, generated: bool = True,
                     result.killed[mutant.key] = found
         result.seconds = time.perf_counter() - begin
         figures.append(result)
-    return ChapterFigures(chapter, figures, time.perf_counter() - started)
+    hints = fingerprints(chapter, session) if not only else None
+    return ChapterFigures(chapter, figures, time.perf_counter() - started, hints)
+
+
+def fingerprints(chapter: str, session: ChapterSession) -> dict:
+    """What Validate's hints need (utils.misconceptions): per test cell, the name its exercise
+    defines and, per fingerprint on the public tests, the misconceptions of the hand-written
+    mutants that have it. A mutant that passes the public tests is left out (Validate shows no
+    failure to hint at), as is one that behaves there as the solution does."""
+    from dlcourse.authoring.mutation import HIDDEN_MARKER
+    from dlcourse.grading.diagnosis import defined_name
+    from dlcourse.grading.known_wrong import descriptions, exercise_cells
+    from utils.misconceptions import run
+
+    known = descriptions(chapter)
+    found = {}
+    for test_id, (exercise, solution, test) in exercise_cells(chapter).items():
+        public, name = test.split(HIDDEN_MARKER)[0], defined_name(solution, exercise)
+        with _Quiet(SECONDS):
+            reference, _ = run(session.namespace, name, public, _define(solution, name, session.namespace))
+        table: dict[str, list[dict]] = {}
+        for stem, source in wrong_answers(chapter, exercise).items():
+            try:
+                with _Quiet(ANSWER_SECONDS):
+                    mark, passed = run(session.namespace, name, public, _define(source, name, session.namespace))
+            except (_OutOfTime, Exception):
+                continue
+            if not passed and mark != reference and stem in known:
+                table.setdefault(mark, []).append({"mutant": stem, **known[stem]})
+        found[test_id] = {"name": name, "known": table}
+    return {"chapter": chapter, "exercises": found}
 
 
 def isolated_measure(chapter: str, only: list[str] | None = None, generated: bool = True) -> ChapterFigures:
@@ -160,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("chapters", nargs="*", help="chapters to measure (default: all)")
     parser.add_argument("--exercise", action="append", help="only this exercise (repeatable)")
+    parser.add_argument("--write", action="store_true",
+                        help="write Validate's fingerprints into utils/misconception_data/<chapter>.json")
     parser.add_argument("--show", choices=["problems", "killed", "all"], default="problems",
                         help="list the misdiagnosed hand-written mutants and false alarms (problems), also what "
                              "each killed generated mutant was diagnosed as (killed), or everything (all)")
@@ -181,6 +239,11 @@ def main(argv: list[str] | None = None) -> int:
             for line in e.indistinguishable():
                 print(f"    {line}")
             failed |= bool(e.error)
+        if args.write and figures.hints is not None:
+            print(f"    wrote {figures.write_hints()}")
+        for line in ([] if args.write else figures.stale_hints()):
+            print(f"    {line}")
+            failed = True
             if args.show in ("killed", "all"):
                 for key, found in e.killed.items():
                     if found or args.show == "all":

@@ -34,6 +34,7 @@ import math
 import random
 import re
 import signal
+import time
 import warnings
 from contextlib import redirect_stderr, redirect_stdout
 from io import StringIO
@@ -43,6 +44,7 @@ RTOL, ATOL = 1e-4, 1e-6  # float32 answers that sum in another order agree withi
 MAX_ITEMS = 20_000  # elements of a list or tuple compared (longer: only the first ones)
 MAX_DEPTH = 8
 METHODS = ("__init__", "__call__", "__len__", "__getitem__")  # dunder methods of a class that are probed
+RECORD_SECONDS = 6.0  # of running the test cell against the solution to record its calls
 MAX_PROBES = 100  # a test that calls the function in a loop of thousands: the first and evenly spaced others
 
 
@@ -153,8 +155,8 @@ def form(value, depth: int = 0):
         return ("npscalar", value.dtype.str, value.item())
     if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
         return ("scalar", type(value).__name__, value)
-    if isinstance(value, (list, tuple)):
-        return ("list" if isinstance(value, list) else "tuple",
+    if isinstance(value, (list, tuple)):  # an iterator argument (_Iterator) is not a list given
+        return ("iterator" if isinstance(value, _Iterator) else "list" if isinstance(value, list) else "tuple",
                 tuple(form(item, depth + 1) for item in value[:MAX_ITEMS]), len(value))
     if isinstance(value, dict):
         keys = sorted(value, key=repr)
@@ -259,6 +261,18 @@ def _probed_methods(cls) -> list[str]:
             and (not name.startswith("__") or name in METHODS) and not isinstance(value, (staticmethod, classmethod, type))]
 
 
+def _state(instance):
+    """A module's weights and buffers (copied) as a method of it is called, else None."""
+    import torch
+
+    if not isinstance(instance, torch.nn.Module):
+        return None
+    try:
+        return {key: value.detach().clone() for key, value in instance.state_dict().items()}
+    except Exception:
+        return None
+
+
 def record(obj, run_tests) -> list:
     """Run ``run_tests(stand_in)`` with a recording stand-in for ``obj`` and return the probes:
     ("call", args, kwargs) for a function, ("instance", args, kwargs, [(method, args, kwargs)...])
@@ -283,7 +297,7 @@ def record(obj, run_tests) -> list:
                         sessions[id(self)] = ["instance", copied, []]
                         probes.append(sessions[id(self)])
                     elif id(self) in sessions:
-                        sessions[id(self)][2].append((name, copied))
+                        sessions[id(self)][2].append((name, copied, _state(self)))
                 depth[0] += 1
                 try:
                     return method(self, *args, **kwargs)
@@ -298,7 +312,7 @@ def record(obj, run_tests) -> list:
         finally:
             for name, method in originals.items():
                 setattr(obj, name, method)
-        return [None if p[1] is None or any(c is None for _, c in p[2]) else ("instance", p[1], p[2]) for p in probes]
+        return [None if p[1] is None or any(c is None for _, c, _ in p[2]) else ("instance", p[1], p[2]) for p in probes]
 
     @functools.wraps(obj)
     def stand_in(*args, **kwargs):
@@ -415,8 +429,13 @@ def replay(obj, probe) -> tuple:
     except Exception as error:
         return (form(error),)
     forms = []
-    for name, copied in calls:
+    for name, copied, state in calls:
         call_args, call_kwargs = _clone(copied)
+        if state is not None:  # what the tests set between calls (weights copied in, a step of training)
+            try:
+                instance.load_state_dict(state)
+            except Exception:  # another layout of parameters: the call goes on from the answer's own state
+                pass
         _reseed()
         try:
             method = instance if name in ("forward", "__call__") else getattr(instance, name)
@@ -480,11 +499,43 @@ class _Quiet:
         return False
 
 
+class _Recorded(BaseException):
+    pass
+
+
+class _Recording:
+    """Stop the test cell's run after ``seconds`` (raising _Recorded in it: a test that trains a
+    model for long records its calls first), within whatever time limit is already set."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def __enter__(self):
+        def recorded(signum, frame):
+            raise _Recorded()
+
+        self.left = signal.getitimer(signal.ITIMER_REAL)[0]  # 0: no limit set
+        self.started = time.monotonic()
+        self.previous = signal.signal(signal.SIGALRM, recorded if not self.left or self.seconds < self.left
+                                      else signal.getsignal(signal.SIGALRM))
+        if not self.left or self.seconds < self.left:
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.previous)
+        if self.left:
+            signal.setitimer(signal.ITIMER_REAL, max(0.001, self.left - (time.monotonic() - self.started)))
+        return False
+
+
 class Diagnoser:
     """The probes of one exercise and what the solution and each wrong answer do on them,
     computed once; :meth:`of` compares an answer with them."""
 
-    def __init__(self, namespace: dict, exercise: str, solution: str, test: str, wrong: dict[str, str]):
+    def __init__(self, namespace: dict, exercise: str, solution: str, test: str, wrong: dict[str, str],
+                 record_seconds: float = RECORD_SECONDS):
         self.exercise, self.name = exercise, defined_name(solution, exercise)
         reference = _define(solution, self.name, namespace)
         tests = dict(namespace)
@@ -492,12 +543,11 @@ class Diagnoser:
         def run_tests(stand_in):
             tests[self.name] = stand_in
             _reseed()
-            try:
-                exec(compile(test, f"<test {exercise}>", "exec"), tests)
-            except _OutOfTime:
-                raise
-            except Exception:  # the probes recorded before a failure still count
-                pass
+            with _Recording(record_seconds):
+                try:
+                    exec(compile(test, f"<test {exercise}>", "exec"), tests)
+                except (_Recorded, Exception):  # the probes recorded until then count
+                    pass
 
         probes, seen = [], set()
         for probe in record(reference, run_tests):  # a repeated call (a sampling loop) says nothing new
