@@ -15,7 +15,7 @@ LAB_ARGS    ?=# e.g. LAB_ARGS="--no-browser --port 8890"
 GRADE_ARGS  ?=# e.g. GRADE_ARGS="--force --workers 4" or "--dask tcp://scheduler:8786"
 HUB_ARGS    ?=# e.g. HUB_ARGS="--students 30 --port 8000"
 
-.PHONY: help setup system data lab formgrader hub test release book grade bench mutation clean
+.PHONY: help setup system data lab formgrader hub test release book grade bench mutation misconceptions clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ bench: $(STAMP) ## measure chapter run times, utils speed and memory, grading a 
 
 mutation: $(STAMP) ## mutation-test every exercise: mutants killed, survived, caught by the public tests
 	$(BIN)/course mutation
+
+misconceptions: $(STAMP) ## measure the misconception diagnosis: known wrong answers named, correct ones never
+	$(BIN)/course misconceptions
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf build grading .pytest_cache

@@ -33,7 +33,7 @@ COMMANDS = {
                  ["feedback"]),
     "report": ("dlcourse.grading.instructor", "grades-<assignment>.csv, per-exercise statistics and plots", ["report"]),
     "mutation": ("dlcourse.authoring.mutation", "mutation testing of the exercises' tests", []),
-    "misconceptions": ("dlcourse.authoring.misconceptions",
+    "misconceptions": ("dlcourse.grading.misconceptions",
                        "does the grader recognise each exercise's known wrong answers, and only them?", []),
     "book": ("dlcourse.authoring.book", "build the Jupyter Book site offline", []),
     "student-edition": ("dlcourse.authoring.student_edition", "the repository as students receive it", []),

@@ -1,7 +1,7 @@
 """The misconception diagnosis (dlcourse.grading.diagnosis) on small exercises written here: it
 names the known wrong answer a failing answer behaves like, never labels an answer that agrees
 with the solution, and says nothing about a wrong answer it does not know; and the course's
-catalogue of misconceptions (dlcourse.grading.known_wrong) is complete and only believed within
+catalogue of misconceptions (dlcourse.authoring.known_wrong) is complete and only believed within
 its own names. The chapters' own figures are in tests/test_mutation.py and `course misconceptions`."""
 
 import io
@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.grading import diagnosis, known_wrong
+from dlcourse.grading import diagnosis
+from dlcourse.authoring import known_wrong
 from dlcourse.grading.diagnosis import diagnose, form, same
 from dlcourse.notebooks import chapters
 
@@ -127,6 +128,16 @@ def test_in_place_changes_gradients_and_iterators_are_compared():
         exec(source, namespace)
         found = diagnose({"torch": torch}, "scale_", solution, test, wrong, answer=namespace["scale_"])
         assert found["matches"] == [key], found
+
+
+def test_the_diagnosis_imports_nothing_of_the_course():
+    """It runs inside the grading kernel, given as source: dlcourse is not readable there."""
+    import ast
+
+    tree = ast.parse(open(diagnosis.__file__).read())
+    imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    assert not [name for name in imported if name.split(".")[0] in ("dlcourse", "utils")], imported
 
 
 def test_forms_compare_values_within_tolerance_and_types_exactly():

@@ -6,6 +6,7 @@ import pytest
 
 from dlcourse.authoring.mutants import Mutant, mutants_of
 from dlcourse.authoring.mutation import ChapterSession, _judge, isolated_report
+from dlcourse.grading.misconceptions import figures_in_session
 from dlcourse.notebooks import chapters
 
 pytestmark = pytest.mark.slow
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module", params=chapters())
 def report(request):
-    return isolated_report(request.param, diagnosis=True)
+    return isolated_report(request.param, then=figures_in_session)
 
 
 def test_no_unexplained_survivor(report):

@@ -95,7 +95,7 @@ def test_validate_runs_the_smoke_lessons_names_the_failures_and_hints_at_a_known
     fingerprints in utils/misconception_data), the blank one none. The time is printed; `make bench`
     reports it."""
     from dlcourse.authoring.validate import hinted_wrong_answer, validate_with_one_blank
-    from dlcourse.grading.known_wrong import descriptions
+    from dlcourse.authoring.known_wrong import descriptions
 
     monkeypatch.delenv("DLCOURSE_SMOKE", raising=False)
     exercise, mutant, source = hinted_wrong_answer(chapter)

@@ -260,7 +260,7 @@ class ChapterReport:
     exercises: list[ExerciseReport]
     seconds: float
     blank_passing: list[str] = field(default_factory=list)  # exercises a blank answer passes (public tests)
-    diagnosis: object = None  # dlcourse.authoring.misconceptions.ChapterFigures, when asked for
+    diagnosis: object = None  # dlcourse.grading.misconceptions.ChapterFigures, when asked for
 
     def all(self) -> list[Outcome]:
         return [o for e in self.exercises for o in e.outcomes]
@@ -313,10 +313,10 @@ def _share(outcomes: list[Outcome]) -> str:
     return f"{sum(o.by_public for o in outcomes) / max(1, len(outcomes)):.0%}"
 
 
-def mutation_report(chapter: str, exercises: list[str] | None = None, diagnosis: bool = False) -> ChapterReport:
-    """Every mutant of ``chapter``'s exercises tried; with ``diagnosis``, also the misconception
-    diagnosis of its hand-written mutants and correct alternatives in the same session
-    (dlcourse.authoring.misconceptions.measure without the generated mutants), in ``.diagnosis``."""
+def mutation_report(chapter: str, exercises: list[str] | None = None, then=None) -> ChapterReport:
+    """Every mutant of ``chapter``'s exercises tried. ``then``: a function of (chapter, exercises,
+    session) run afterwards in the same session, whose result is kept in ``.diagnosis`` (the
+    misconception diagnosis's figures: dlcourse.grading.misconceptions.figures_in_session)."""
     started = time.perf_counter()
     session = ChapterSession(chapter)
     session.start()
@@ -331,22 +331,18 @@ def mutation_report(chapter: str, exercises: list[str] | None = None, diagnosis:
             report.outcomes.append(session.trial(mutant))
         reports.append(report)
     seconds = time.perf_counter() - started
-    figures = None
-    if diagnosis:
-        from dlcourse.authoring.misconceptions import measure
-
-        figures = measure(chapter, exercises, generated=False, session=session)
+    figures = then(chapter, exercises, session) if then is not None else None
     return ChapterReport(chapter, reports, seconds, blank, figures)
 
 
-def isolated_report(chapter: str, exercises: list[str] | None = None, diagnosis: bool = False) -> ChapterReport:
+def isolated_report(chapter: str, exercises: list[str] | None = None, then=None) -> ChapterReport:
     """:func:`mutation_report` in a fresh Python: a chapter changes global state (torch's default
     dtype, seeds, imported modules) that the next chapter must not inherit."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(mutation_report, chapter, exercises, diagnosis).result()
+        return pool.submit(mutation_report, chapter, exercises, then).result()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,7 +51,7 @@ def press_validate(path: Path, server_folder: Path = ROOT) -> tuple[dict, float]
 def hinted_wrong_answer(chapter: str, blank: str | None = None) -> tuple[str, str, str]:
     """(exercise, mutant name, source) of the first hand-written wrong answer, of an exercise other
     than ``blank`` (default: the first), for which Validate has a hint (utils/misconception_data)."""
-    from dlcourse.grading.known_wrong import MUTANTS, exercise_cells
+    from dlcourse.authoring.known_wrong import MUTANTS, exercise_cells
     from utils.misconceptions import known
 
     cells = exercise_cells(chapter)

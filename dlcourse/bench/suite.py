@@ -208,14 +208,18 @@ def bench_validate(names: list[str], repeats: int) -> list[dict]:
     """Validate pressed as JupyterLab does, on each chapter with one exercise blank and SMOKE left
     False (dlcourse.authoring.validate): nbgrader runs the lessons in smoke mode (target: under 15 s for
     chapters 01-03, under 20 s for later ones)."""
-    from dlcourse.authoring.validate import validate_with_one_blank
+    from dlcourse.authoring.validate import hinted_wrong_answer, validate_with_one_blank
 
-    print("\nValidate (JupyterLab's button, one exercise blank, SMOKE left False):")
+    print("\nValidate (JupyterLab's button, one exercise blank, SMOKE left False; then also one known wrong answer, "
+          "which Validate fingerprints for its hint):")
     results = []
     for name in names:
+        exercise, _, source = hinted_wrong_answer(name)
         with tempfile.TemporaryDirectory(prefix="bench-validate-") as folder:
             times = [validate_with_one_blank(name, Path(folder))[1] for _ in range(repeats)]
+            hinted = [validate_with_one_blank(name, Path(folder), wrong=(exercise, source))[1] for _ in range(repeats)]
         results.append(line(f"Validate {name}", times))
+        results.append(line(f"Validate {name} with a known wrong answer (hint)", hinted))
     return results
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import nbformat
 
 from dlcourse.grading.isolated import BOOKKEEPING
-from dlcourse.grading.known_wrong import DIAGNOSIS
+from dlcourse.authoring.known_wrong import DIAGNOSIS
 from dlcourse.grading.sandbox import Limits, jail_available, jail_missing_reason
 
 DISTRIBUTION = "dl-course-utils"  # the course's own package: its requirements are the pins

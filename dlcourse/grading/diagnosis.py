@@ -186,23 +186,31 @@ def _response(module):
         return None
 
 
-def _key(value):
-    """A hashable copy of a form (tensors and arrays as their bytes), to find repeated probes."""
+def _key(value, contents: bool = True, depth: int = 0):
+    """A hashable stand-in for a probe's arguments, to find repeated calls: tensors and arrays by
+    their bytes (only their shape and dtype without ``contents``), numbers and strings by value, a
+    seeded generator by its state, and any other object (a function, a model) by its identity."""
     import numpy as np
     import torch
 
-    if isinstance(value, tuple):
-        return tuple(_key(item) for item in value)
+    if depth > MAX_DEPTH:
+        return ("deep",)
     if isinstance(value, torch.Tensor):
-        return ("bytes", tuple(value.shape), str(value.dtype), value.numpy().tobytes() if value.dtype != torch.bfloat16
-                else value.float().numpy().tobytes())
+        head = ("tensor", tuple(value.shape), str(value.dtype), value.device.type)
+        if not contents or value.device.type == "meta" or value.is_sparse:
+            return head
+        return head + (value.detach().to("cpu").contiguous().view(-1).view(torch.uint8).numpy().tobytes(),)
     if isinstance(value, np.ndarray):
-        return ("bytes", value.shape, value.dtype.str, value.tobytes() if value.dtype != object else repr(value))
-    try:
-        hash(value)
-        return value
-    except TypeError:
-        return repr(value)
+        return ("array", value.shape, value.dtype.str) + ((value.tobytes(),) if contents and value.dtype != object else ())
+    if isinstance(value, torch.Generator):
+        return ("generator", bytes(value.get_state().numpy()) if contents else None)
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        return (type(value).__name__, value)
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__,) + tuple(_key(item, contents, depth + 1) for item in value[:MAX_ITEMS])
+    if isinstance(value, dict):
+        return ("dict",) + tuple((repr(k), _key(v, contents, depth + 1)) for k, v in value.items())
+    return ("object", type(value).__name__, id(value))
 
 
 def _close_values(a, b) -> bool:
@@ -551,13 +559,19 @@ class Diagnoser:
 
         probes, seen = [], set()
         for probe in record(reference, run_tests):  # a repeated call (a sampling loop) says nothing new
-            key = _key(form(probe)) if probe is not None else None
+            key = _key(probe) if probe is not None else None
             if key is not None and key not in seen:
                 seen.add(key)
                 probes.append(probe)
-        if len(probes) > MAX_PROBES:
-            step = len(probes) / MAX_PROBES
-            probes = [probes[int(i * step)] for i in range(MAX_PROBES)]
+        if len(probes) > MAX_PROBES:  # the first call of each kind (shapes, dtypes, other arguments), then evenly
+            kinds: dict = {}
+            for position, probe in enumerate(probes):
+                kinds.setdefault(_key(probe, contents=False), position)
+            chosen = sorted(kinds.values())[:MAX_PROBES]
+            rest = [i for i in range(len(probes)) if i not in set(chosen)]
+            step = len(rest) / max(1, MAX_PROBES - len(chosen))
+            chosen += [rest[int(i * step)] for i in range(MAX_PROBES - len(chosen))]
+            probes = [probes[i] for i in sorted(chosen)]
         expected = [replay(reference, p) for p in probes]
         again = [replay(reference, p) for p in probes]  # a probe whose result varies says nothing
         keep = [i for i in range(len(probes)) if same(expected[i], again[i])]

@@ -128,7 +128,7 @@ def _summary(output) -> dict:
 def _diagnosis_note(output) -> bool:
     """Whether an output is the grader's note naming a known wrong answer (dlcourse.grading.guard
     adds it to a failed test cell; a submission that prints the same words only misleads itself)."""
-    from dlcourse.grading.known_wrong import MARK
+    from dlcourse.authoring.known_wrong import MARK
 
     text = output.get("text", "")
     text = "".join(text) if isinstance(text, list) else str(text)
@@ -143,7 +143,7 @@ class StripHiddenTests(NbGraderPreprocessor):
     submission's code could have read and re-encoded them (rot13, base64: no line-by-line
     comparison finds those). So from the first test cell on, the feedback shows no cell's outputs
     except each test cell's error (its name and the start of its message) and the grader's note
-    on the known wrong answer a failing answer behaves like (dlcourse.grading.known_wrong.note)."""
+    on the known wrong answer a failing answer behaves like (dlcourse.authoring.known_wrong.note)."""
 
     def preprocess(self, nb, resources):
         self._first_test = next((i for i, c in enumerate(nb.cells) if is_test_cell(c)), len(nb.cells))

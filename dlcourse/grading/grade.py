@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from dlcourse.authoring import mathjax
 from dlcourse.grading.collect import printable, valid_student_id
 from dlcourse.grading.guard import out_of_memory
-from dlcourse.grading.known_wrong import read_diagnosis
+from dlcourse.authoring.known_wrong import read_diagnosis
 from dlcourse.notebooks import cell_label, chapter_points, nbgrader_meta, solution_path, tool_environment
 from dlcourse.grading.precheck import inspect_submission
 from dlcourse.authoring.release import generate, scratch_course

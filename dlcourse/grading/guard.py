@@ -325,7 +325,8 @@ class GuardedExecute(Execute):
         cell not run or a time-out), ask the kernel which known wrong answers the answer behaves
         like (dlcourse.grading.diagnosis); add each diagnosis to its test cell as a note and
         write them all to diagnosis.json. Whatever goes wrong here, grading goes on without it."""
-        from dlcourse.grading import diagnosis, known_wrong
+        from dlcourse.authoring import known_wrong
+        from dlcourse.grading import diagnosis
 
         chapter = (resources or {}).get("nbgrader", {}).get("assignment") or ""
         failed = {nbgrader_meta(c).get("grade_id"): c for c in self.nb.cells if is_test_cell(c) and any(

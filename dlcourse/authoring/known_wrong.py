@@ -38,7 +38,8 @@ def correct_answers(chapter: str, exercise: str) -> dict[str, str]:
 
 @functools.cache
 def descriptions(chapter: str) -> dict[str, dict[str, str]]:
-    """mutant stem -> {"misconception": ..., "hint": ...} ({} if the chapter has no file)."""
+    """mutant stem -> {"misconception": ..., "hint": ...} ({} if the chapter has no file), and, for
+    a mutant the diagnosis cannot tell from the solution, "undiagnosed": the reviewed reason."""
     path = MUTANTS / chapter / FILE
     return tomllib.loads(path.read_text()) if path.exists() else {}
 
@@ -54,7 +55,8 @@ def problems(chapter: str) -> list[str]:
         for name in ("misconception", "hint"):
             if not str(entry.get(name, "")).strip():
                 found.append(f"{chapter}: {stem} has no {name}")
-        found += [f"{chapter}: {stem} has an unknown field {name!r}" for name in set(entry) - {"misconception", "hint"}]
+        found += [f"{chapter}: {stem} has an unknown field {name!r}"
+                  for name in set(entry) - {"misconception", "hint", "undiagnosed"}]
     return found
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from dlcourse.authoring.mutation import ChapterSession, equivalents
 from dlcourse.authoring.mutants import Mutant, mutants_of
 from dlcourse.grading.diagnosis import Diagnoser, _define, _OutOfTime, _Quiet
-from dlcourse.grading.known_wrong import correct_answers, problems, wrong_answers
+from dlcourse.authoring.known_wrong import correct_answers, descriptions, problems, wrong_answers
 from dlcourse.notebooks import chapters
 from utils.misconceptions import DATA
 
@@ -50,10 +50,15 @@ class ExerciseFigures:
     error: str = ""
     failing: list[str] = field(default_factory=list)  # correct alternatives that fail the exercise's tests
 
+    undiagnosed: dict[str, str] = field(default_factory=dict)  # stem -> reviewed reason it cannot be diagnosed
+
     def misdiagnosed(self) -> list[str]:
-        """Hand-written mutants not diagnosed as themselves."""
+        """Hand-written mutants not diagnosed as themselves (except those reviewed as undiagnosable,
+        with the reason, in misconceptions.toml), and reviewed ones that now are (a stale reason)."""
         return [f"{self.exercise} | {stem} diagnosed as {found or 'nothing'}" for stem, found in self.hand.items()
-                if stem not in found]
+                if stem not in found and stem not in self.undiagnosed] + [
+            f"{self.exercise} | {stem} is diagnosed as itself now: remove its `undiagnosed` reason"
+            for stem, found in self.hand.items() if stem in found and stem in self.undiagnosed]
 
     def indistinguishable(self) -> list[str]:
         """Hand-written mutants diagnosed as themselves and others: the probes cannot tell them
@@ -108,8 +113,9 @@ class ChapterFigures:
         hand = [f for e in self.exercises for f in e.hand.items()]
         killed = [f for e in self.exercises for f in e.killed.values()]
         correct = [f for e in self.exercises for f in e.correct.values()]
+        reviewed = sum(len(e.undiagnosed) for e in self.exercises)
         rows.append(f"  hand-written diagnosed as themselves: {sum(stem in found for stem, found in hand)}/{len(hand)} "
-                    f"(alone: {sum(found == [stem] for stem, found in hand)}); "
+                    f"(alone: {sum(found == [stem] for stem, found in hand)}; reviewed as undiagnosable: {reviewed}); "
                     f"killed generated mutants diagnosed: {sum(map(bool, killed))}/{len(killed)} "
                     f"({sum(map(bool, killed)) / max(1, len(killed)):.0%}); correct answers with no diagnosis: "
                     f"{sum(not f for f in correct)}/{len(correct)}")
@@ -131,6 +137,8 @@ def measure(chapter: str, only: list[str] | None = None, generated: bool = True,
         if only and exercise not in only:
             continue
         result = ExerciseFigures(exercise)
+        result.undiagnosed = {stem: entry["undiagnosed"] for stem, entry in descriptions(chapter).items()
+                              if stem.startswith(f"{exercise}__") and entry.get("undiagnosed")}
         begin = time.perf_counter()
         wrong = wrong_answers(chapter, exercise)
         try:
@@ -179,7 +187,7 @@ def fingerprints(chapter: str, session: ChapterSession) -> dict:
     failure to hint at), as is one that behaves there as the solution does."""
     from dlcourse.authoring.mutation import HIDDEN_MARKER
     from dlcourse.grading.diagnosis import defined_name
-    from dlcourse.grading.known_wrong import descriptions, exercise_cells
+    from dlcourse.authoring.known_wrong import descriptions, exercise_cells
     from utils.misconceptions import run
 
     known = descriptions(chapter)
@@ -196,9 +204,16 @@ def fingerprints(chapter: str, session: ChapterSession) -> dict:
             except (_OutOfTime, Exception):
                 continue
             if not passed and mark != reference and stem in known:
-                table.setdefault(mark, []).append({"mutant": stem, **known[stem]})
+                table.setdefault(mark, []).append({"mutant": stem, "misconception": known[stem]["misconception"],
+                                                   "hint": known[stem]["hint"]})
         found[test_id] = {"name": name, "known": table}
     return {"chapter": chapter, "exercises": found}
+
+
+def figures_in_session(chapter: str, exercises: list[str] | None, session: ChapterSession) -> ChapterFigures:
+    """:func:`measure` without the generated mutants, in a session already run (the mutation
+    tests': dlcourse.authoring.mutation.mutation_report's ``then``)."""
+    return measure(chapter, exercises, generated=False, session=session)
 
 
 def isolated_measure(chapter: str, only: list[str] | None = None, generated: bool = True) -> ChapterFigures:
@@ -238,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
                 failed = True
             for line in e.indistinguishable():
                 print(f"    {line}")
+            for stem, why in e.undiagnosed.items():
+                print(f"    {e.exercise} | {stem}: undiagnosable ({why})")
             failed |= bool(e.error)
         if args.write and figures.hints is not None:
             print(f"    wrote {figures.write_hints()}")
