@@ -159,6 +159,11 @@ def test_the_kernel_entry_point_prints_one_line_per_exercise():
     lines = printed.getvalue().splitlines()
     assert len(lines) == 1 and lines[0].startswith(diagnosis.PREFIX)
     assert json.loads(lines[0][len(diagnosis.PREFIX):])["matches"] == ["row_sums__columns"]
+    printed = io.StringIO()
+    with redirect_stdout(printed):  # the submission's share of the grading time is spent: nothing more
+        diagnosis.run(namespace, payload, total=0.5)
+    assert json.loads(printed.getvalue()[len(diagnosis.PREFIX):]) == {
+        "exercise": "row_sums", "matches": [], "probes": 0, "why": "no time left"}
 
 
 @pytest.mark.parametrize("chapter", chapters())

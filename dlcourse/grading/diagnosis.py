@@ -563,14 +563,17 @@ class Diagnoser:
             if key is not None and key not in seen:
                 seen.add(key)
                 probes.append(probe)
-        if len(probes) > MAX_PROBES:  # the first call of each kind (shapes, dtypes, other arguments), then evenly
+        if len(probes) > MAX_PROBES:  # shared among the kinds of call (shapes, dtypes, other arguments) in turn
             kinds: dict = {}
             for position, probe in enumerate(probes):
-                kinds.setdefault(_key(probe, contents=False), position)
-            chosen = sorted(kinds.values())[:MAX_PROBES]
-            rest = [i for i in range(len(probes)) if i not in set(chosen)]
-            step = len(rest) / max(1, MAX_PROBES - len(chosen))
-            chosen += [rest[int(i * step)] for i in range(MAX_PROBES - len(chosen))]
+                kinds.setdefault(_key(probe, contents=False), []).append(position)
+            quota, left = dict.fromkeys(kinds, 0), MAX_PROBES
+            while left:
+                for kind, members in kinds.items():
+                    if left and quota[kind] < len(members):
+                        quota[kind], left = quota[kind] + 1, left - 1
+            chosen = [members[int(j * len(members) / quota[kind])] for kind, members in kinds.items()
+                      for j in range(quota[kind])]
             probes = [probes[i] for i in sorted(chosen)]
         expected = [replay(reference, p) for p in probes]
         again = [replay(reference, p) for p in probes]  # a probe whose result varies says nothing
@@ -629,9 +632,15 @@ def diagnose(namespace: dict, exercise: str, solution: str, test: str, wrong: di
     return {"exercise": exercise, "matches": [], "probes": 0, "why": why}
 
 
-def run(namespace: dict, payload: str) -> None:
+def run(namespace: dict, payload: str, total: float | None = None) -> None:
     """In the grading kernel: diagnose each exercise of ``payload`` (JSON: a list of {exercise,
-    solution, test, wrong, seconds}) and print one line per exercise, after PREFIX."""
+    solution, test, wrong, seconds}), within ``total`` seconds for all of them (the exercises left
+    when it is spent are not diagnosed), and print one line per exercise, after PREFIX."""
+    deadline = time.monotonic() + total if total else None
     for job in json.loads(payload):
-        result = diagnose(namespace, job["exercise"], job["solution"], job["test"], job["wrong"], job["seconds"])
+        seconds = job["seconds"] if deadline is None else min(job["seconds"], deadline - time.monotonic())
+        if seconds < 1:
+            result = {"exercise": job["exercise"], "matches": [], "probes": 0, "why": "no time left"}
+        else:
+            result = diagnose(namespace, job["exercise"], job["solution"], job["test"], job["wrong"], seconds)
         print(PREFIX + json.dumps(result), flush=True)

@@ -79,7 +79,9 @@ RELEASE = "import _dlcourse_guard\n_dlcourse_guard.release({names!r})"
 # own, prints one line per failed exercise: the known wrong answers the answer behaves like.
 DIAGNOSE = ("import _dlcourse_guard\n_dlcourse_guard.report('diagnosis')\n"
             "(lambda g: (exec(compile({source!r}, '<grader diagnosis>', 'exec'), g), "
-            "g['run'](get_ipython().user_ns, {payload!r})))({{'__name__': '_dlcourse_diagnosis'}})")
+            "g['run'](get_ipython().user_ns, {payload!r}, {total!r})))({{'__name__': '_dlcourse_diagnosis'}})")
+DIAGNOSIS_SECONDS = 120  # at most, for all the failed exercises of one submission together
+DEADLINE = "DLCOURSE_GRADING_DEADLINE"  # when the grading command's wall-clock limit ends (time.time())
 
 
 def assigned_globals(source: str) -> list[str]:
@@ -324,7 +326,9 @@ class GuardedExecute(Execute):
         """After the last cell: for each test cell that failed on a wrong answer (not a blank, a
         cell not run or a time-out), ask the kernel which known wrong answers the answer behaves
         like (dlcourse.grading.diagnosis); add each diagnosis to its test cell as a note and
-        write them all to diagnosis.json. Whatever goes wrong here, grading goes on without it."""
+        write them all to diagnosis.json. All of it within DIAGNOSIS_SECONDS, and a minute before
+        the grading command's wall-clock limit (DEADLINE); whatever goes wrong here, grading goes
+        on without it."""
         from dlcourse.authoring import known_wrong
         from dlcourse.grading import diagnosis
 
@@ -334,12 +338,18 @@ class GuardedExecute(Execute):
             o.get("ename") in known_wrong.NOT_DIAGNOSED for o in c.get("outputs", []))}
         asked = known_wrong.jobs(chapter, [name for name in failed if name])
         found: dict[str, list[str]] = {}
-        if asked:
+        total = float(DIAGNOSIS_SECONDS)
+        if os.environ.get(DEADLINE):  # leave a minute of the grading's wall clock for scoring and saving
+            try:
+                total = min(total, float(os.environ[DEADLINE]) - time.time() - 60)
+            except ValueError:
+                pass
+        if asked and total >= 5:
             source = Path(diagnosis.__file__).read_text()
             saved = self.timeout
-            self.timeout = int(sum(job["seconds"] for job in asked) + 30)
+            self.timeout = int(total + 15)
             try:
-                ran = self._run_quietly(DIAGNOSE.format(source=source, payload=json.dumps(asked)), index)
+                ran = self._run_quietly(DIAGNOSE.format(source=source, payload=json.dumps(asked), total=total), index)
                 reports = []
                 for line in _prefixed(ran, diagnosis.PREFIX):
                     try:

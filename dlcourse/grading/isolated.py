@@ -11,12 +11,13 @@ import json
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import nbformat
 
 from dlcourse.authoring.release import scratch_course
-from dlcourse.grading.guard import NOTES
+from dlcourse.grading.guard import DEADLINE, NOTES
 from dlcourse.grading.sandbox import Limits, jail_available, run_limited
 from dlcourse.notebooks import ROOT, SOLUTIONS, tool_environment
 from utils.exercises import MODE_ENV as REFERENCE_CALLS_ENV
@@ -70,7 +71,8 @@ def autograde_isolated(student: str, notebook: nbformat.NotebookNode, assignment
     except (ImportError, OSError):
         pass
     env = tool_environment(DLCOURSE_SMOKE="1", OMP_NUM_THREADS=str(threads), HOME=str(home),
-                           **{REFERENCE_CALLS_ENV: "note" if reference_calls == "note" else "error"})
+                           **{REFERENCE_CALLS_ENV: "note" if reference_calls == "note" else "error",
+                              DEADLINE: str(time.time() + limits.wall_seconds)})
     env.pop("DLCOURSE_CACHE", None)  # the data cache is private too (home/.cache/dl-course)
     data = [env["DLCOURSE_DATA"]] if env.get("DLCOURSE_DATA") else []
     jailed = limits.isolate and jail_available()
