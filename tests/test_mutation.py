@@ -83,6 +83,12 @@ def test_no_correct_answer_is_diagnosed(report):
     assert all("the solution" in e.correct for e in figures.exercises)
 
 
+def test_validate_hints_are_up_to_date(report):
+    """Validate's fingerprints of the hand-written mutants (utils/misconception_data/<chapter>.json)
+    are those of the mutants, public tests and descriptions as they are now."""
+    assert not report.diagnosis.stale_hints(), report.diagnosis.stale_hints()
+
+
 def test_enough_mutants_per_exercise(report):
     thin = {e.exercise: len(e.automatic) for e in report.exercises if len(e.automatic) < 5}
     assert not thin, f"exercises with fewer than 5 automatic mutants: {thin}"

@@ -125,7 +125,7 @@ class ChapterFigures:
 def measure(chapter: str, only: list[str] | None = None, generated: bool = True,
             session: ChapterSession | None = None) -> ChapterFigures:
     """The diagnosis figures of ``chapter`` (see the module docstring); without ``generated``, the
-    killed generated mutants are left out (the correct alternatives among them are kept).
+    killed generated mutants are left out (the equivalent ones, correct alternatives, are kept).
     ``session``: the chapter already run (dlcourse.authoring.mutation's), else it is run here."""
     started = time.perf_counter()
     if session is None:
@@ -167,13 +167,11 @@ def measure(chapter: str, only: list[str] | None = None, generated: bool = True,
             outcome = session.trial(Mutant(exercise, key, source))  # a correct alternative passes the tests
             if outcome.killed:
                 result.failing.append(f"{exercise} | correct alternative {key} fails its tests: {outcome.failure}")
-        if generated:
-            for mutant in mutants_of(exercise, solution):
-                found = diagnosed(mutant.source)
-                if mutant.key in listed.get(exercise, {}):
-                    result.correct[mutant.key] = found
-                else:
-                    result.killed[mutant.key] = found
+        for mutant in mutants_of(exercise, solution):  # the equivalent ones are correct alternatives
+            if mutant.key in listed.get(exercise, {}):
+                result.correct[mutant.key] = diagnosed(mutant.source)
+            elif generated:
+                result.killed[mutant.key] = diagnosed(mutant.source)
         result.seconds = time.perf_counter() - begin
         figures.append(result)
     hints = fingerprints(chapter, session) if not only else None
