@@ -340,19 +340,18 @@ def record(obj, run_tests) -> list:
     return probes
 
 
-def _leaves(value, depth: int = 0):
-    """The tensors of ``value`` (nested containers) that are leaves of autograd and require grad."""
+def _tensors(value, depth: int = 0):
+    """The tensors of ``value`` and of the lists, tuples and dicts nested in it."""
     import torch
 
     if isinstance(value, torch.Tensor):
-        if value.requires_grad and value.is_leaf:
-            yield value
+        yield value
     elif isinstance(value, (list, tuple)) and depth < MAX_DEPTH:
         for item in value:
-            yield from _leaves(item, depth + 1)
+            yield from _tensors(item, depth + 1)
     elif isinstance(value, dict) and depth < MAX_DEPTH:
         for item in value.values():
-            yield from _leaves(item, depth + 1)
+            yield from _tensors(item, depth + 1)
 
 
 def gradients(result, inputs) -> tuple:
@@ -360,8 +359,8 @@ def gradients(result, inputs) -> tuple:
     the ``inputs`` that require grad (None where none flows): what a test's backward() sees."""
     import torch
 
-    outputs = [t for t in _leaves_and_nodes(result) if t.is_floating_point() and t.requires_grad]
-    leaves = list(_leaves(inputs))
+    outputs = [t for t in _tensors(result) if t.is_floating_point() and t.requires_grad]
+    leaves = [t for t in _tensors(inputs) if t.requires_grad and t.is_leaf]
     if not outputs or not leaves:
         return ()
     generator = torch.Generator().manual_seed(1)
@@ -373,19 +372,6 @@ def gradients(result, inputs) -> tuple:
     except Exception as error:
         return (form(error),)
     return tuple(form(g) for g in found)
-
-
-def _leaves_and_nodes(value, depth: int = 0):
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (list, tuple)) and depth < MAX_DEPTH:
-        for item in value:
-            yield from _leaves_and_nodes(item, depth + 1)
-    elif isinstance(value, dict) and depth < MAX_DEPTH:
-        for item in value.values():
-            yield from _leaves_and_nodes(item, depth + 1)
 
 
 def _is_iterator(value) -> bool:
